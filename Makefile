@@ -1,0 +1,98 @@
+# The two commands a user needs: `make demo` and `make test`. Both set up .venv
+# themselves on a fresh clone. `make help` lists every target.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export DBT_PROFILES_DIR := $(CURDIR)
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DO_NOT_TRACK := 1
+export PYTHONUNBUFFERED := 1
+
+# Demo data set: the default of `make demo`.
+SEED ?= 42
+DEMO_VISITORS ?= 40000
+DEMO_DAYS ?= 90
+DEMO_RAW ?= data/raw
+DEMO_DB ?= data/shopfunnel.duckdb
+
+# Test data set: every kind of dirt switched on; separate from the demo so
+# `make test` never depends on `make demo`.
+TEST_SEED ?= 7
+TEST_VISITORS ?= 40000
+TEST_DAYS ?= 90
+TEST_RAW ?= data/test/raw
+TEST_DB ?= data/test/shopfunnel.duckdb
+
+.PHONY: help
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; set PYTHON=/path/to/python3.11" >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+.PHONY: install
+install: $(STAMP) ## Create .venv and install the pinned stack
+
+# ---------------------------------------------------------------- demo
+.PHONY: demo
+demo: $(STAMP) ## Generate the default data set, build everything, print the headline figures
+	$(BIN)/python -m shopfunnel generate --visitors $(DEMO_VISITORS) --days $(DEMO_DAYS) --seed $(SEED) --out $(DEMO_RAW)
+	DUCKDB_PATH=$(DEMO_DB) $(BIN)/dbt seed --vars '{raw_path: $(DEMO_RAW)}' --full-refresh --quiet
+	DUCKDB_PATH=$(DEMO_DB) $(BIN)/dbt build --vars '{raw_path: $(DEMO_RAW)}'
+	$(BIN)/python -m shopfunnel report --db $(DEMO_DB)
+
+# ---------------------------------------------------------------- test
+.PHONY: test
+test: $(STAMP) lint test-data test-build validate pytest ## Lint, build with every data and unit test, validate, pytest
+
+.PHONY: lint
+lint: $(STAMP) ## sqlfluff on the models and tests, ruff on the Python
+	$(BIN)/ruff check src tests/python bench
+	$(BIN)/sqlfluff lint models tests --format human
+
+.PHONY: test-data
+test-data: $(STAMP)
+	$(BIN)/python -m shopfunnel generate --visitors $(TEST_VISITORS) --days $(TEST_DAYS) --seed $(TEST_SEED) --out $(TEST_RAW) --dirt on
+
+.PHONY: test-build
+test-build: $(STAMP)
+	@mkdir -p $(dir $(TEST_DB))
+	rm -f $(TEST_DB)
+	DUCKDB_PATH=$(TEST_DB) $(BIN)/dbt seed --vars '{raw_path: $(TEST_RAW)}' --quiet
+	DUCKDB_PATH=$(TEST_DB) $(BIN)/dbt build --vars '{raw_path: $(TEST_RAW)}'
+
+.PHONY: validate
+validate: $(STAMP) ## Great Expectations gate on the test build (data docs under gx_docs/)
+	$(BIN)/python -m shopfunnel validate --db $(TEST_DB) --raw $(TEST_RAW)
+
+.PHONY: pytest
+pytest: $(STAMP)
+	SHOPFUNNEL_TEST_DB=$(TEST_DB) SHOPFUNNEL_TEST_RAW=$(TEST_RAW) $(BIN)/pytest -q
+
+# ---------------------------------------------------------------- other
+.PHONY: docs
+docs: $(STAMP) ## dbt docs generate (target/index.html) on the demo build
+	DUCKDB_PATH=$(DEMO_DB) $(BIN)/dbt docs generate --vars '{raw_path: $(DEMO_RAW)}'
+	@echo "docs written to target/index.html (serve with: $(BIN)/dbt docs serve)"
+
+.PHONY: bench
+bench: $(STAMP) ## Benchmarks (see bench/RESULTS.md)
+	$(BIN)/python bench/run_bench.py
+
+.PHONY: clean
+clean: ## Remove build outputs and generated data (keeps .venv)
+	rm -rf target logs data exports gx_docs .pytest_cache
+
+.PHONY: distclean
+distclean: clean ## Also remove .venv
+	rm -rf $(VENV)

@@ -1,0 +1,59 @@
+{#- Statistics shared by every mart that reports a rate or compares two rates.
+    All take SQL expressions and return a SQL expression (double); null when a
+    denominator is zero. -#}
+
+{% macro safe_ratio(numerator, denominator) -%}
+    ({{ numerator }})::double / nullif(({{ denominator }})::double, 0)
+{%- endmacro %}
+
+{#- Wilson score interval bound for a binomial proportion.
+    side: 'lower' or 'upper'; z: critical value (1.96 for 95%). -#}
+{% macro wilson_bound(successes, trials, side='lower', z=1.96) -%}
+    {%- if side not in ('lower', 'upper') -%}
+        {{ exceptions.raise_compiler_error("wilson_bound: side must be 'lower' or 'upper', got '" ~ side ~ "'") }}
+    {%- endif -%}
+    case
+        when ({{ trials }}) > 0 then
+            (
+                (({{ successes }})::double / ({{ trials }})
+                    + {{ z }} * {{ z }} / (2.0 * ({{ trials }})))
+                {{ '-' if side == 'lower' else '+' }} {{ z }} * sqrt(
+                    (({{ successes }})::double / ({{ trials }}))
+                    * (1 - ({{ successes }})::double / ({{ trials }}))
+                    / ({{ trials }})
+                    + {{ z }} * {{ z }} / (4.0 * ({{ trials }}) * ({{ trials }}))
+                )
+            ) / (1 + {{ z }} * {{ z }} / ({{ trials }}))
+    end
+{%- endmacro %}
+
+{#- Pooled two-proportion z statistic of p1 = x1/n1 against p2 = x2/n2
+    (positive when p1 > p2). -#}
+{% macro two_proportion_z(x1, n1, x2, n2) -%}
+    case
+        when ({{ n1 }}) > 0 and ({{ n2 }}) > 0
+            and (({{ x1 }}) + ({{ x2 }})) > 0
+            and (({{ x1 }}) + ({{ x2 }})) < (({{ n1 }}) + ({{ n2 }}))
+            then
+                (({{ x1 }})::double / ({{ n1 }}) - ({{ x2 }})::double / ({{ n2 }}))
+                / sqrt(
+                    (({{ x1 }}) + ({{ x2 }}))::double / (({{ n1 }}) + ({{ n2 }}))
+                    * (1 - (({{ x1 }}) + ({{ x2 }}))::double / (({{ n1 }}) + ({{ n2 }})))
+                    * (1.0 / ({{ n1 }}) + 1.0 / ({{ n2 }}))
+                )
+    end
+{%- endmacro %}
+
+{#- Two-sided p-value of a standard normal statistic z: erfc(|z| / sqrt 2), with
+    erfc from Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7). -#}
+{% macro normal_two_sided_p_value(z) -%}
+    (
+        (
+            0.254829592 * (1.0 / (1.0 + 0.3275911 * abs({{ z }}) / sqrt(2.0)))
+            - 0.284496736 * pow(1.0 / (1.0 + 0.3275911 * abs({{ z }}) / sqrt(2.0)), 2)
+            + 1.421413741 * pow(1.0 / (1.0 + 0.3275911 * abs({{ z }}) / sqrt(2.0)), 3)
+            - 1.453152027 * pow(1.0 / (1.0 + 0.3275911 * abs({{ z }}) / sqrt(2.0)), 4)
+            + 1.061405429 * pow(1.0 / (1.0 + 0.3275911 * abs({{ z }}) / sqrt(2.0)), 5)
+        ) * exp(-({{ z }}) * ({{ z }}) / 2.0)
+    )
+{%- endmacro %}
