@@ -1,0 +1,24 @@
+-- Raw event rows that broke a rule, with the rule; duplicates included (rule `duplicate`).
+with
+
+checked as (
+    select * from {{ ref('base_shop__events') }}
+),
+
+quarantined as (
+    select
+        event_id,
+        anonymous_id,
+        member_id,
+        event_name,
+        page_url,
+        user_agent,
+        event_at_raw,
+        loaded_at_raw,
+        quarantine_rule,
+        loaded_at
+    from checked
+    where quarantine_rule is not null
+)
+
+select * from quarantined

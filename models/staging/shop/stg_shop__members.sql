@@ -1,0 +1,31 @@
+-- Members: one row per member_id with the latest profile. Opt-ins that cannot be read
+-- count as not given (consent is never assumed).
+with
+
+members as (
+    select * from {{ ref('base_shop__members') }}
+    where quarantine_rule is null
+),
+
+membership_grades as (
+    select * from {{ ref('membership_grades') }}
+),
+
+final as (
+    select
+        members.member_id,
+        members.membership_grade,
+        membership_grades.grade_rank,
+        members.email,
+        members.phone,
+        coalesce(members.is_sms_opt_in, false) as is_sms_opt_in,
+        coalesce(members.is_marketing_opt_in, false) as is_marketing_opt_in,
+        members.signed_up_at,
+        members.updated_at,
+        members.loaded_at
+    from members
+    left join membership_grades
+        on members.membership_grade = membership_grades.grade_code
+)
+
+select * from final

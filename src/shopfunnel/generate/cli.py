@@ -1,0 +1,94 @@
+"""The ``generate`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+from shopfunnel.generate.core import Generator, stderr_progress
+from shopfunnel.generate.params import Params
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "generate",
+        help="write a synthetic raw data set (events, members, orders, ...) and its manifest",
+        description="Simulate the case study's shop and write the raw tables of the contract "
+        "to OUT/<table>/part-*.parquet (or .csv) with OUT/manifest.json. Deterministic for a "
+        "seed; existing table folders in OUT are replaced.",
+    )
+    parser.add_argument("--visitors", type=_positive, default=40_000,
+                        help="human visitors active in the window (default 40000)")
+    parser.add_argument("--days", type=_positive, default=90, help="window length (default 90)")
+    parser.add_argument("--history-days", type=_non_negative, default=90,
+                        help="days of history before the window, where returning visitors and "
+                        "existing members were first seen (default 90)")
+    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    parser.add_argument("--start-date", type=_date, default=date(2026, 1, 1),
+                        help="first day of the window (default 2026-01-01)")
+    parser.add_argument("--out", type=Path, default=Path("data/raw"),
+                        help="output folder (default data/raw)")
+    parser.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    parser.add_argument("--dirt", choices=("on", "off"), default="on",
+                        help="add the tracker and export dirt, counted in the manifest (default on)")
+    parser.add_argument("--chunk-visitors", type=_positive, default=250_000,
+                        help="visitors per events part file (bounds memory; default 250000)")
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    params = Params(
+        visitors=args.visitors,
+        days=args.days,
+        history_days=args.history_days,
+        seed=args.seed,
+        start_date=args.start_date,
+        dirt=args.dirt == "on",
+    )
+    try:
+        params.validate()
+    except ValueError as exc:
+        print(f"generate: {exc}", file=sys.stderr)
+        return 2
+    generator = Generator(
+        params, args.out, args.format,
+        progress=None if args.quiet else stderr_progress,
+        chunk_visitors=args.chunk_visitors,
+    )
+    manifest = generator.run()
+    realized = manifest["realized"]
+    print(
+        f"wrote {manifest['tables']['events']['rows']:,} events, {realized['members']:,} members, "
+        f"{manifest['tables']['orders']['rows']:,} orders to {args.out}"
+    )
+    return 0

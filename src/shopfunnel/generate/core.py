@@ -1,0 +1,1145 @@
+"""The synthetic shop, simulated in DuckDB SQL.
+
+Randomness is a hash of (seed, row key, purpose) mapped to [0, 1): the same seed gives the
+same tables whatever the thread count, and no row is produced by a Python loop. Visitors are
+processed in chunks, each chunk's events written to its own part file sorted by time, so
+the event volume is bounded by disk, not memory.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import duckdb
+
+from shopfunnel.generate.params import Params
+
+GENERATOR_VERSION = "1.0.0"
+TABLES = ("events", "members", "member_grade_history", "orders", "order_items", "products")
+SITE = "https://www.shop.example"
+CHANNELS = (
+    "keyword_search_ad",
+    "organic_search",
+    "direct",
+    "referral",
+    "organic_social",
+    "paid_social",
+    "email",
+    "sms",
+)
+MEMBER_TYPES = ("never", "once", "repeat", "loyal")
+CATEGORIES = ("outer", "tops", "bottoms", "shoes", "bags", "accessories", "beauty", "home")
+
+Progress = Callable[[str], None]
+
+
+def _categorical(u_expr: str, mix: dict[str, float], order: tuple[str, ...]) -> str:
+    """SQL CASE picking a key of `mix` by the uniform `u_expr` (inverse CDF)."""
+    cases, cumulative = [], 0.0
+    for key in order[:-1]:
+        cumulative += mix[key]
+        cases.append(f"when {u_expr} < {cumulative!r} then '{key}'")
+    return f"(case {' '.join(cases)} else '{order[-1]}' end)"
+
+
+class Generator:
+    def __init__(self, params: Params, out: Path, fmt: str = "parquet",
+                 progress: Progress | None = None, chunk_visitors: int = 250_000) -> None:
+        if fmt not in ("parquet", "csv"):
+            raise ValueError(f"--format must be parquet or csv (got {fmt!r})")
+        params.validate()
+        self.p = params
+        self.out = out
+        self.fmt = fmt
+        self.progress = progress or (lambda message: None)
+        self.chunk_visitors = chunk_visitors
+        self.con = duckdb.connect()
+        self.con.execute("set threads = 2")
+        self.con.execute("set TimeZone = 'UTC'")
+        self.con.execute("set preserve_insertion_order = true")
+        start = datetime(params.start_date.year, params.start_date.month, params.start_date.day,
+                         tzinfo=timezone.utc)
+        self.w0 = start
+        self.w1 = start + timedelta(days=params.days)
+        self.h0 = start - timedelta(days=params.history_days)
+        self.export_at = self.w1 + timedelta(hours=2)
+        self.files: dict[str, list[str]] = {table: [] for table in TABLES}
+        self.dirt: dict[str, int] = {}
+        self._macros()
+
+    # ------------------------------------------------------------------ helpers
+    def _macros(self) -> None:
+        seed = int(self.p.seed)
+        # hash(a, b, c) combines its arguments' hashes too weakly (values for two purposes of
+        # one key come out correlated), so each part is hashed alone and the parts are mixed
+        # by hashing their xor again.
+        self.con.execute(
+            f"create macro u(k, purpose) as "
+            f"(hash(xor(hash(k), hash({seed}, purpose))) >> 11)::double / 9007199254740992.0"
+        )
+        self.con.execute(
+            f"create macro u2(k1, k2, purpose) as "
+            f"(hash(xor(hash(xor(hash(k1), hash(k2, 7919))), hash({seed}, purpose))) >> 11)::double"
+            f" / 9007199254740992.0"
+        )
+        # exponential draw with mean m
+        self.con.execute("create macro expo(uu, m) as -ln(1 - uu) * m")
+        self.con.execute(
+            f"create macro ts(seconds) as timestamptz '{self.h0.isoformat()}' "
+            f"+ to_microseconds((seconds * 1e6)::bigint)"
+        )
+        self.con.execute(
+            f"create macro anon(k1, k2) as 'a_' || substr(md5('{seed}-' || k1 || '-' || k2), 1, 16)"
+        )
+
+    def sec(self, moment: datetime) -> float:
+        """Seconds from the start of the history (the origin of the ts() macro)."""
+        return (moment - self.h0).total_seconds()
+
+    def _write(self, table: str, query: str, part: str, order_by: str | None = None) -> int:
+        folder = self.out / table
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"part-{part}.{self.fmt}"
+        ordered = f"select * from ({query}) order by {order_by}" if order_by else query
+        options = "format parquet, compression zstd" if self.fmt == "parquet" else "format csv, header true"
+        self.con.execute(f"copy ({ordered}) to '{path}' ({options})")
+        rows = self.con.execute(f"select count(*) from ({query})").fetchall()[0][0]
+        self.files[table].append(str(path.relative_to(self.out)))
+        return int(rows)
+
+    # ------------------------------------------------------------------ model
+    def build_products(self) -> None:
+        p = self.p
+        catalogue_start = self.sec(self.h0) - 365 * 86400
+        span = self.sec(self.w1) - catalogue_start
+        categories = "['" + "','".join(CATEGORIES) + "']"
+        self.con.execute(f"""
+            create table products as
+            with base as (
+                select
+                    i as product_idx,
+                    'P' || lpad((i + 1)::varchar, 5, '0') as product_id,
+                    {categories}[1 + (floor(u(i, 'category') * {len(CATEGORIES)}))::int] as category,
+                    -- log-uniform list price, 10,000 - 1,000,000 KRW, rounded to 100
+                    round(exp(ln(10000) + u(i, 'price') * (ln(1000000) - ln(10000))) / 100) * 100
+                        as list_price,
+                    -- 60% of the catalogue predates the data; the rest keeps coming
+                    case when u(i, 'old') < 0.6
+                        then ts({catalogue_start} + u(i, 'released') * 365 * 86400)
+                        else ts({self.sec(self.h0)} + u(i, 'released') * ({self.sec(self.w1) - self.sec(self.h0)}))
+                    end as released_at
+                from range({p.products}) as t(i)
+            )
+            select
+                *,
+                (ntile(5) over (order by list_price, product_idx) - 1)::int as price_tier,
+                false as is_vip_exclusive_base
+            from base
+        """)
+        del span
+        self.con.execute(f"""
+            create or replace table products as
+            select
+                * exclude (is_vip_exclusive_base),
+                price_tier = 4 and u(product_idx, 'vip') < {p.vip_exclusive_share * 5} as is_vip_exclusive,
+                row_number() over (partition by price_tier order by released_at, product_idx) as tier_rank
+            from products
+        """)
+        # products released before each day, per tier: the pool an order on that day draws from
+        first_day = (self.h0 - timedelta(days=p.new_release_days + 1)).date().isoformat()
+        self.con.execute(f"""
+            create table tier_pool as
+            select
+                tiers.price_tier,
+                days.day,
+                (
+                    select count(*) from products
+                    where products.price_tier = tiers.price_tier
+                      and products.released_at < days.day
+                ) as released_count
+            from (select range::int as price_tier from range(5)) as tiers
+            cross join (
+                select range::date as day
+                from range(date '{first_day}', date '{self.w1.date().isoformat()}' + 1, interval 1 day)
+            ) as days
+        """)
+
+    def build_persons(self) -> None:
+        p = self.p
+        rates = p.derived_signup_rates()
+        acq = _categorical("u(i, 'channel')", p.channel_mix, CHANNELS)
+        mtype = _categorical("u(i, 'member_type')", p.member_type_mix, MEMBER_TYPES)
+        self.con.execute(f"""
+            create table persons as
+            with base as (
+                select
+                    i as person_idx,
+                    u(i, 'returning') >= {p.new_visitor_share} as is_returning,
+                    u(i, 'view') < {rates['benefit_view_rate']} as views_benefit,
+                    u(i, 'signup') as u_signup,
+                    {acq} as acquisition_channel,
+                    {mtype} as member_type,
+                    u(i, 'existing_member') < {p.returning_member_share} as u_existing,
+                    1 + (u(i, 'device2') < {p.extra_device_prob})::int
+                      + (u(i, 'device3') < {p.extra_device_prob / 5})::int as member_devices,
+                    u(i // 2, 'shared_pair') < {p.shared_device_prob} as in_shared_pair,
+                    1 + least(30, floor(expo(u(i, 'sessions'), {p.mean_extra_sessions})))::int as n_sessions
+                from range({p.visitors}) as t(i)
+            )
+            select
+                person_idx,
+                is_returning,
+                not is_returning and views_benefit as views_benefit,
+                acquisition_channel,
+                member_type,
+                is_returning and u_existing as is_existing_member,
+                not is_returning and u_signup < case when views_benefit
+                    then {rates['signup_rate_viewed']} else {rates['signup_rate_not_viewed']} end
+                    as plans_signup,
+                member_devices,
+                in_shared_pair,
+                case when is_returning then greatest(n_sessions, 2) else n_sessions end as n_sessions,
+                case
+                    when is_returning
+                        then {self.sec(self.h0)} + u(person_idx, 'first_seen') * {p.history_days * 86400}
+                    else {self.sec(self.w0)} + u(person_idx, 'first_seen') * {p.days * 86400}
+                end as first_seen_s,
+                'M' || lpad((person_idx + 1)::varchar, 8, '0') as member_id
+            from base
+        """)
+
+    def build_sessions(self) -> None:
+        """All sessions of the human visitors (not the purchase visits, not bots)."""
+        p = self.p
+        later = _categorical("u2(person_idx, s_idx, 'channel')", p.channel_mix, CHANNELS)
+        self.con.execute(f"""
+            create table sessions as
+            with expanded as (
+                select persons.*, unnest(range(n_sessions)) as s_idx
+                from persons
+            ),
+            timed as (
+                select
+                    *,
+                    case
+                        when s_idx = 0 then first_seen_s
+                        when is_returning
+                            then {self.sec(self.w0)} + u2(person_idx, s_idx, 'start') * {p.days * 86400}
+                        else first_seen_s + sum(
+                            case when s_idx = 0 then 0
+                                else 600 + expo(u2(person_idx, s_idx, 'gap'), {p.mean_session_gap_days * 86400})
+                            end
+                        ) over (partition by person_idx order by s_idx)
+                    end as start_s
+                from expanded
+            )
+            select
+                person_idx,
+                s_idx,
+                start_s,
+                case when s_idx = 0 then acquisition_channel else {later} end as channel,
+                1 + least(40, floor(expo(u2(person_idx, s_idx, 'hits'), {p.mean_hits_per_session - 1})))::int
+                    as n_hits,
+                {p.mean_seconds_between_hits} * (0.5 + u2(person_idx, s_idx, 'pace')) as hit_gap_s
+            from timed
+            where start_s < {self.sec(self.w1)}
+        """)
+        # sign-up session (0, or 1 when it exists) and who is a member when
+        self.con.execute("""
+            create table person_sessions as
+            select person_idx, count(*) as sessions_kept, max(s_idx) as max_s_idx
+            from sessions group by person_idx
+        """)
+        self.con.execute(f"""
+            create or replace table persons as
+            select
+                persons.*,
+                case
+                    when not plans_signup then null
+                    when kept.max_s_idx >= 1 and u(persons.person_idx, 'signup_session') < 0.25 then 1
+                    else 0
+                end as signup_s_idx,
+                is_existing_member or plans_signup as is_member
+            from persons
+            join person_sessions as kept using (person_idx)
+        """)
+        self.con.execute(f"""
+            create or replace table sessions as
+            select
+                sessions.*,
+                persons.is_member,
+                persons.is_existing_member,
+                persons.signup_s_idx,
+                persons.views_benefit,
+                persons.member_id,
+                -- device: members switch devices only after they joined
+                case
+                    when not persons.is_member then 0
+                    when persons.is_existing_member and sessions.s_idx > 0
+                        then floor(u2(sessions.person_idx, sessions.s_idx, 'device') * persons.member_devices)::int
+                    when not persons.is_existing_member and sessions.s_idx > persons.signup_s_idx
+                        then floor(u2(sessions.person_idx, sessions.s_idx, 'device') * persons.member_devices)::int
+                    else 0
+                end as device,
+                persons.in_shared_pair
+            from sessions
+            join persons using (person_idx)
+        """)
+        self.con.execute(f"""
+            create or replace table sessions as
+            select
+                *,
+                case
+                    when device = 1 and in_shared_pair then 'a_sh' || substr(md5('{self.p.seed}-pair-' || (person_idx // 2)), 1, 14)
+                    else anon(person_idx, device)
+                end as anonymous_id,
+                -- logged in: a member's session after joining (always on a 2nd/3rd device)
+                is_member and (
+                    (is_existing_member and s_idx > 0)
+                    or (not is_existing_member and s_idx > signup_s_idx)
+                ) and (device > 0 or u2(person_idx, s_idx, 'login') < 0.6) as is_logged_in,
+                (is_existing_member and s_idx = 0)
+                    or (not is_existing_member and signup_s_idx = s_idx) as is_signup_session
+            from sessions
+        """)
+
+    def session_hits_sql(self, lo: int, hi: int) -> str:
+        """Events of the sessions of persons [lo, hi), one row per hit."""
+        p = self.p
+        page = _categorical(
+            "u2(sessions.person_idx * 64 + sessions.s_idx, hit, 'page')",
+            {"product": 0.45, "category": 0.15, "home": 0.10, "search": 0.08, "new": 0.07,
+             "cart": 0.08, "mypage": 0.04, "about": 0.03},
+            ("product", "category", "home", "search", "new", "cart", "mypage", "about"),
+        )
+        return f"""
+            with chunk as (
+                select * from sessions where person_idx >= {lo} and person_idx < {hi}
+            ),
+            expanded as (
+                select chunk.*, unnest(range(n_hits)) as hit from chunk
+            ),
+            regular as (
+                select
+                    sessions.*,
+                    hit * 2.0 as pos,
+                    case when hit = 0 then 'landing' else {page} end as page_kind
+                from expanded as sessions
+            ),
+            special as (
+                select chunk.*, -1 as hit, 1.5 as pos, 'benefit' as page_kind
+                from chunk
+                where views_benefit and s_idx = 0
+                union all
+                select chunk.*, -2 as hit, 0.5 as pos, 'login' as page_kind
+                from chunk
+                where is_logged_in
+                union all
+                select chunk.*, -3 as hit, n_hits * 2.0 + 1 as pos, 'signup' as page_kind
+                from chunk
+                where is_signup_session
+            ),
+            hits as (
+                select * from regular
+                union all
+                select * from special
+            )
+            select
+                'ev_' || person_idx || '_' || s_idx || '_' || (hit + 3) as event_id,
+                ts(start_s + pos * hit_gap_s) as event_at,
+                anonymous_id,
+                case
+                    when page_kind = 'signup' then member_id
+                    when is_logged_in and pos >= 0.5 then member_id
+                end as member_id,
+                case page_kind
+                    when 'signup' then 'sign_up'
+                    when 'login' then 'login'
+                    when 'product' then 'product_view'
+                    when 'cart' then 'add_to_cart'
+                    else 'page_view'
+                end as event_name,
+                channel,
+                page_kind,
+                person_idx,
+                s_idx,
+                hit,
+                'P' || lpad((1 + floor(u2(person_idx * 64 + s_idx, hit, 'product') * {p.products}))::varchar, 5, '0')
+                    as product_pick,
+                u2(person_idx * 64 + s_idx, hit, 'utm_filled') < {p.utm_columns_filled_share} as utm_filled
+            from hits
+        """
+
+    def decorate_sql(self, hits: str) -> str:
+        """Turn hits into raw event rows: URLs, referrers, UTM tags, user agents, loaded_at."""
+        return f"""
+            with hits as ({hits}),
+            tagged as (
+                select
+                    *,
+                    case channel
+                        when 'keyword_search_ad' then case when u(event_id, 'src') < 0.6 then 'google' else 'naver' end
+                        when 'paid_social' then case when u(event_id, 'src') < 0.5 then 'facebook' else 'instagram' end
+                        when 'email' then 'newsletter'
+                        when 'sms' then 'sms'
+                    end as tag_source,
+                    case channel
+                        when 'keyword_search_ad' then 'cpc'
+                        when 'paid_social' then 'paid_social'
+                        when 'email' then 'email'
+                        when 'sms' then 'sms'
+                    end as tag_medium,
+                    case channel
+                        when 'keyword_search_ad' then case when u(event_id, 'cmp') < 0.5 then 'brand_kw' else 'generic_kw' end
+                        when 'paid_social' then 'spring_look'
+                        when 'email' then 'weekly_news'
+                        when 'sms' then 'member_offer'
+                    end as tag_campaign,
+                    case when channel = 'keyword_search_ad' then
+                        ['running shoes', 'linen shirt', 'leather bag', 'shop example', 'new arrivals']
+                            [1 + floor(u(event_id, 'term') * 5)::int]
+                    end as tag_term,
+                    case page_kind
+                        when 'landing' then
+                            case when u(event_id, 'landing') < 0.5 then '/products/' || product_pick
+                                when u(event_id, 'landing') < 0.8 then '/' else '/new-arrivals' end
+                        when 'benefit' then '/member-benefits'
+                        when 'signup' then '/signup/complete'
+                        when 'login' then '/login'
+                        when 'product' then '/products/' || product_pick
+                        when 'category' then '/category/' || ['outer', 'tops', 'shoes', 'bags'][1 + floor(u(event_id, 'cat') * 4)::int]
+                        when 'home' then '/'
+                        when 'search' then '/search'
+                        when 'new' then '/new-arrivals'
+                        when 'cart' then '/cart'
+                        when 'mypage' then '/mypage'
+                        when 'checkout' then '/checkout'
+                        when 'order_complete' then '/order-complete'
+                        else '/about'
+                    end as path
+                from hits
+            )
+            select
+                event_id,
+                event_at,
+                anonymous_id,
+                member_id,
+                event_name,
+                '{SITE}' || path || case
+                    when page_kind = 'landing' and tag_medium is not null then
+                        '?utm_source=' || tag_source || '&utm_medium=' || tag_medium
+                        || '&utm_campaign=' || tag_campaign
+                        || coalesce('&utm_term=' || replace(tag_term, ' ', '%20'), '')
+                    when page_kind = 'search' then '?q=linen'
+                    else ''
+                end as page_url,
+                case
+                    when page_kind <> 'landing' then '{SITE}/'
+                    when channel in ('keyword_search_ad', 'organic_search') then
+                        case when u(event_id, 'engine') < 0.6 then 'https://www.google.com/search?q=shop'
+                            else 'https://search.naver.com/search.naver?query=shop' end
+                    when channel in ('organic_social', 'paid_social') then
+                        case when u(event_id, 'social') < 0.5 then 'https://www.instagram.com/'
+                            else 'https://m.facebook.com/' end
+                    when channel = 'referral' then
+                        ['https://blog.example.net/review', 'https://www.fashion-news.example/best-10']
+                            [1 + floor(u(event_id, 'ref') * 2)::int]
+                end as referrer_url,
+                case when page_kind = 'landing' and utm_filled then tag_source end as utm_source,
+                case when page_kind = 'landing' and utm_filled then tag_medium end as utm_medium,
+                case when page_kind = 'landing' and utm_filled then tag_campaign end as utm_campaign,
+                case when page_kind = 'landing' and utm_filled then tag_term end as utm_term,
+                case when event_name in ('product_view', 'add_to_cart', 'purchase')
+                    or (page_kind = 'landing' and path like '/products/%')
+                    then product_pick end as product_id,
+                ['Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1',
+                 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36',
+                 'Mozilla/5.0 (Linux; Android 14; SM-S921N) AppleWebKit/537.36 Chrome/124.0 Mobile Safari/537.36',
+                 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 Version/17.4 Safari/605.1.15']
+                    [1 + floor(u(anonymous_id, 'ua') * 4)::int] as user_agent,
+                event_at + to_microseconds((60e6 + u(event_id, 'load') * 3540e6)::bigint) as loaded_at,
+                page_kind
+            from tagged
+        """
+
+    def build_members_and_orders(self) -> None:
+        p = self.p
+        n_offline = round(
+            p.offline_member_share
+            * self.con.execute("select count(*) from persons where is_member").fetchall()[0][0]
+        )
+        self.n_offline = n_offline
+        mtype = _categorical("u(i, 'member_type')", p.member_type_mix, MEMBER_TYPES)
+        self.con.execute(f"""
+            create table members_truth as
+            select
+                persons.person_idx,
+                persons.member_id,
+                persons.member_type,
+                true as has_events,
+                sessions.start_s + (sessions.n_hits * 2.0 + 1) * sessions.hit_gap_s as signed_up_s
+            from persons
+            join sessions
+                on sessions.person_idx = persons.person_idx and sessions.is_signup_session
+            union all
+            select
+                i as person_idx,
+                'M' || lpad((i + 1)::varchar, 8, '0') as member_id,
+                {mtype} as member_type,
+                false as has_events,
+                {self.sec(self.h0)} + u(i, 'offline_signup') * {(p.history_days + p.days) * 86400}
+                    as signed_up_s
+            from range({p.visitors}, {p.visitors + n_offline}) as t(i)
+        """)
+        lo_r, hi_r = p.repeat_orders_range
+        lo_l, hi_l = p.loyal_orders_range
+        self.con.execute(f"""
+            create table orders_truth as
+            with counted as (
+                select
+                    *,
+                    case member_type
+                        when 'never' then 0
+                        when 'once' then 1
+                        when 'repeat' then {lo_r} + floor(u(person_idx, 'n_orders') * {hi_r - lo_r + 1})::int
+                        else {lo_l} + floor(u(person_idx, 'n_orders') * {hi_l - lo_l + 1})::int
+                    end as n_orders
+                from members_truth
+            ),
+            expanded as (
+                select *, unnest(range(n_orders)) as o_idx from counted where n_orders > 0
+            ),
+            timed as (
+                select
+                    *,
+                    signed_up_s + 600 + sum(
+                        case when o_idx = 0
+                            then expo(u2(person_idx, o_idx, 'gap'), {p.mean_days_to_first_order * 86400})
+                            else 3600 + expo(
+                                u2(person_idx, o_idx, 'gap'),
+                                case member_type when 'loyal'
+                                    then {p.mean_days_between_orders['loyal'] * 86400}
+                                    else {p.mean_days_between_orders['repeat'] * 86400} end
+                            )
+                        end
+                    ) over (partition by person_idx order by o_idx) as ordered_s
+                from expanded
+            )
+            select
+                person_idx,
+                member_id,
+                member_type,
+                has_events,
+                o_idx,
+                'O' || lpad((person_idx * 16 + o_idx + 1)::varchar, 10, '0') as order_id,
+                ordered_s,
+                o_idx = 0 and u(person_idx, 'coupon') < {p.first_purchase_coupon_share} as uses_welcome
+            from timed
+            where ordered_s < {self.sec(self.w1)}
+        """)
+        tier = (
+            "least(4, greatest(0, round(case member_type "
+            f"when 'loyal' then {p.price_tier_bias['loyal']} "
+            f"when 'repeat' then {p.price_tier_bias['repeat']} "
+            f"else {p.price_tier_bias['once']} end "
+            "+ (u2(order_id, line, 't1') + u2(order_id, line, 't2') + u2(order_id, line, 't3') - 1.5) * 1.6)))::int"
+        )
+        self.con.execute(f"""
+            create table lines_truth as
+            with expanded as (
+                select
+                    orders_truth.*,
+                    unnest(range(1 + least(5, floor(expo(u(order_id, 'lines'), {p.mean_lines_per_order - 1})))::int)) + 1
+                        as line
+                from orders_truth
+            ),
+            picked as (
+                select
+                    *,
+                    {tier} as price_tier,
+                    u2(order_id, line, 'new') < case member_type
+                        when 'loyal' then {p.new_release_prob['loyal']}
+                        when 'repeat' then {p.new_release_prob['repeat']}
+                        else {p.new_release_prob['once']} end as wants_new,
+                    u2(order_id, line, 'discount') < case member_type
+                        when 'loyal' then {p.discount_prob['loyal']}
+                        when 'repeat' then {p.discount_prob['repeat']}
+                        else {p.discount_prob['once']} end as is_discounted,
+                    ts(ordered_s)::date as order_day
+                from expanded
+            ),
+            pooled as (
+                select
+                    picked.*,
+                    pool_now.released_count as pool_now,
+                    pool_old.released_count as pool_old
+                from picked
+                join tier_pool as pool_now
+                    on pool_now.price_tier = picked.price_tier and pool_now.day = picked.order_day
+                join tier_pool as pool_old
+                    on pool_old.price_tier = picked.price_tier
+                    and pool_old.day = picked.order_day - {p.new_release_days}
+            )
+            select
+                pooled.*,
+                case
+                    when wants_new and pool_now > pool_old
+                        then pool_old + 1 + floor(u2(order_id, line, 'pick') * (pool_now - pool_old))::int
+                    else 1 + floor(u2(order_id, line, 'pick') * pool_now)::int
+                end as tier_rank,
+                1 + (u2(order_id, line, 'qty') < 0.1)::int as quantity,
+                [0.1, 0.2, 0.3][1 + floor(u2(order_id, line, 'depth') * 3)::int] as discount_depth
+            from pooled
+        """)
+        self.con.execute("""
+            create or replace table lines_truth as
+            select
+                lines_truth.*,
+                products.product_id,
+                products.list_price,
+                products.released_at,
+                case when is_discounted
+                    then round(products.list_price * (1 - discount_depth) / 100) * 100
+                    else products.list_price end as unit_price
+            from lines_truth
+            join products
+                on products.price_tier = lines_truth.price_tier
+                and products.tier_rank = lines_truth.tier_rank
+        """)
+        self.con.execute("""
+            create or replace table orders_truth as
+            with totals as (
+                select
+                    order_id,
+                    sum(unit_price * quantity) as items_total,
+                    sum((list_price - unit_price) * quantity) as line_discount
+                from lines_truth group by order_id
+            )
+            select
+                orders_truth.*,
+                case when uses_welcome then round(items_total * 0.1 / 100) * 100 else 0 end as coupon_discount,
+                items_total,
+                line_discount
+            from orders_truth join totals using (order_id)
+        """)
+        # grades from cumulative paid spend: WELCOME at sign-up, up as thresholds are passed
+        self.con.execute("""
+            create table grade_history_truth as
+            with grades as (
+                select * from (values
+                    ('WELCOME', 1, 0), ('SILVER', 2, 300000), ('GOLD', 3, 1000000), ('VIP', 4, 3000000)
+                ) as g(grade_code, grade_rank, threshold)
+            ),
+            spend as (
+                select
+                    member_id,
+                    ordered_s,
+                    sum(items_total - coupon_discount) over (
+                        partition by member_id order by ordered_s, order_id
+                    ) as cumulative
+                from orders_truth
+            ),
+            graded as (
+                select
+                    member_id,
+                    ordered_s,
+                    (select max(grade_rank) from grades where threshold <= cumulative) as grade_rank
+                from spend
+            ),
+            changes as (
+                select member_id, signed_up_s as valid_from_s, 1 as grade_rank from members_truth
+                union all
+                select member_id, min(ordered_s) as valid_from_s, grade_rank
+                from graded where grade_rank > 1
+                group by member_id, grade_rank
+            )
+            select changes.member_id, changes.valid_from_s, grades.grade_code, grades.grade_rank
+            from changes join grades using (grade_rank)
+        """)
+
+    # ------------------------------------------------------------------ output tables
+    def write_products(self) -> int:
+        export = self.sec(self.export_at)
+        return self._write("products", f"""
+            select
+                product_id,
+                upper(category[1]) || category[2:] || ' item ' || product_id as product_name,
+                category,
+                list_price::decimal(18, 2) as list_price,
+                released_at,
+                is_vip_exclusive,
+                ts({export}) as loaded_at
+            from products
+        """, "00000", "product_id")
+
+    def write_members(self) -> int:
+        p = self.p
+        export = self.sec(self.export_at)
+        members_sql = f"""
+            select
+                members_truth.member_id,
+                ts(signed_up_s) as signed_up_at,
+                coalesce(current.grade_code, 'WELCOME') as membership_grade,
+                u(members_truth.member_id, 'sms') < {p.sms_opt_in_rate} as sms_opt_in,
+                u(members_truth.member_id, 'mkt') < {p.marketing_opt_in_rate} as marketing_opt_in,
+                case when u(members_truth.member_id, 'email_case') < 0.2
+                    then ' User' || person_idx || '@Example.com '
+                    else 'user' || person_idx || '@example.com' end as email,
+                case when u(members_truth.member_id, 'phone_fmt') < 0.3
+                    then '010' || lpad((person_idx % 10000)::varchar, 4, '0') || lpad((person_idx // 10000 % 10000)::varchar, 4, '0')
+                    else '010-' || lpad((person_idx % 10000)::varchar, 4, '0') || '-' || lpad((person_idx // 10000 % 10000)::varchar, 4, '0')
+                end as phone,
+                ts(greatest(signed_up_s, coalesce(current.valid_from_s, 0))) as updated_at,
+                ts({export}) as loaded_at
+            from members_truth
+            left join (
+                select * from grade_history_truth
+                qualify row_number() over (partition by member_id order by valid_from_s desc) = 1
+            ) as current using (member_id)
+        """
+        if p.dirt:
+            self.con.execute(f"create table members_out as {members_sql}")
+            self.con.execute(f"""
+                create table members_dup as
+                select
+                    member_id, signed_up_at, 'WELCOME' as membership_grade, sms_opt_in,
+                    marketing_opt_in, email, phone,
+                    updated_at - interval 30 day as updated_at,
+                    loaded_at - interval 30 day as loaded_at
+                from members_out
+                where u(member_id, 'dup_export') < {p.duplicate_member_export_rate}
+            """)
+            self.dirt["duplicate_member_exports"] = self._count("members_dup")
+            members_sql = "select * from members_out union all select * from members_dup"
+        return self._write("members", members_sql, "00000", "member_id, updated_at")
+
+    def write_grade_history(self) -> int:
+        export = self.sec(self.export_at)
+        return self._write("member_grade_history", f"""
+            select member_id, grade_code as membership_grade, ts(valid_from_s) as valid_from,
+                ts({export}) as loaded_at
+            from grade_history_truth
+        """, "00000", "member_id, valid_from")
+
+    def write_orders(self) -> tuple[int, int]:
+        p = self.p
+        export = self.sec(self.export_at)
+        self.con.execute(f"""
+            create table orders_out as
+            select
+                order_id,
+                member_id,
+                ts(ordered_s) as ordered_at,
+                'paid' as status,
+                'KRW' as currency,
+                (items_total - coupon_discount)::decimal(18, 2) as order_total,
+                (line_discount + coupon_discount)::decimal(18, 2) as discount_total,
+                case
+                    when uses_welcome then 'WELCOME10'
+                    when u(order_id, 'promo') < 0.08 then 'SPRING5'
+                end as coupon_code,
+                ts(least(ordered_s + 3600, {export})) as loaded_at
+            from orders_truth
+        """)
+        self.con.execute("""
+            create table items_out as
+            select
+                order_id,
+                line::int as line_number,
+                product_id,
+                quantity::int as quantity,
+                unit_price::decimal(18, 2) as unit_price,
+                loaded_at
+            from lines_truth join orders_out using (order_id)
+        """)
+        # guest checkouts (behaviour, not dirt): paid orders without a member
+        guests = round(p.guest_checkout_share * self._count("orders_out"))
+        self.realized_guest_orders = guests
+        self._extra_orders("guest", guests, "paid", "null")
+        if p.dirt:
+            paid = self._count("orders_truth")
+            for kind, rate, status in (
+                ("cancelled_orders", p.cancelled_order_rate, "cancelled"),
+                ("refunded_orders", p.refunded_order_rate, "refunded"),
+                ("test_orders", p.test_order_rate, "test"),
+            ):
+                n = round(rate * paid)
+                self._extra_orders(kind, n, status, "member_id")
+                self.dirt[kind] = n
+            n = round(p.unknown_member_order_rate * paid)
+            self._extra_orders("unknown_member", n, "paid", "'M9' || lpad(i::varchar, 7, '0')")
+            self.dirt["unknown_member_orders"] = n
+            # bad prices: an extra line with a zero or negative price on cancelled/test orders
+            self.con.execute(f"""
+                insert into items_out
+                select
+                    order_id, 2 as line_number, 'P00001' as product_id, 1 as quantity,
+                    (case when u(order_id, 'neg') < 0.5 then 0 else -1000 end)::decimal(18, 2),
+                    loaded_at
+                from orders_out
+                where (order_id like 'Ocancelled%' or order_id like 'Otest%')
+                  and u(order_id, 'bad_price') < {min(1.0, p.bad_price_line_rate * 50)}
+            """)
+            self.dirt["non_positive_unit_price_lines"] = self.con.execute(
+                "select count(*) from items_out where unit_price <= 0").fetchall()[0][0]
+            # the same order exported twice: the earlier export is the duplicate
+            self.con.execute(f"""
+                create table orders_dup as
+                select * exclude (loaded_at), loaded_at - interval 1 day as loaded_at
+                from orders_out
+                where status = 'paid' and u(order_id, 'dup') < {p.duplicate_order_export_rate}
+            """)
+            self.dirt["duplicate_order_exports"] = self._count("orders_dup")
+            self.con.execute("insert into orders_out select * from orders_dup")
+        orders = self._write("orders", "select * from orders_out", "00000", "ordered_at, order_id")
+        items = self._write("order_items", "select * from items_out", "00000", "order_id, line_number")
+        return orders, items
+
+    def _extra_orders(self, kind: str, n: int, status: str, member_expr: str) -> None:
+        """n extra orders (with one line each) on random members, for guests and dirt."""
+        if n <= 0:
+            return
+        self.con.execute(
+            "create table if not exists members_indexed as select member_id, "
+            "row_number() over (order by member_id) as rn from members_truth"
+        )
+        export = self.sec(self.export_at)
+        self.con.execute(f"""
+            create or replace table extra as
+            select
+                i,
+                'O{kind}' || lpad(i::varchar, 7, '0') as order_id,
+                members_indexed.member_id,
+                {self.sec(self.h0)} + u(i, '{kind}_at') * {(self.p.history_days + self.p.days) * 86400}
+                    as ordered_s,
+                1 + floor(u(i, '{kind}_product') * {self.p.products})::int as product_idx
+            from range({n}) as t(i)
+            join members_indexed
+                on members_indexed.rn = 1 + floor(u(i, '{kind}_member') * {self._count('members_truth')})::int
+        """)
+        self.con.execute(f"""
+            insert into orders_out
+            select
+                extra.order_id,
+                {member_expr.replace('member_id', 'extra.member_id') if member_expr == 'member_id' else member_expr},
+                ts(ordered_s),
+                '{status}',
+                'KRW',
+                products.list_price::decimal(18, 2),
+                0::decimal(18, 2),
+                null,
+                ts(least(ordered_s + 3600, {export}))
+            from extra join products on products.product_idx = extra.product_idx - 1
+        """)
+        self.con.execute(f"""
+            insert into items_out
+            select extra.order_id, 1, products.product_id, 1, products.list_price::decimal(18, 2),
+                ts(least(ordered_s + 3600, {export}))
+            from extra join products on products.product_idx = extra.product_idx - 1
+        """)
+
+    def _count(self, table: str) -> int:
+        return int(self.con.execute(f"select count(*) from {table}").fetchall()[0][0])
+
+    # ------------------------------------------------------------------ events
+    def write_events(self) -> int:
+        p = self.p
+        total = 0
+        part = 0
+        started = time.perf_counter()
+        chunks = max(1, math.ceil(p.visitors / self.chunk_visitors))
+        dirt_totals: dict[str, int] = {}
+        for chunk in range(chunks):
+            lo, hi = chunk * self.chunk_visitors, min(p.visitors, (chunk + 1) * self.chunk_visitors)
+            self.con.execute(
+                f"create or replace table chunk_events as {self.decorate_sql(self.session_hits_sql(lo, hi))}"
+            )
+            if p.dirt:
+                self._dirty_events(dirt_totals)
+            part += 1
+            total += self._write(
+                "events", "select * exclude (page_kind) from chunk_events", f"{part:05d}", "event_at, event_id"
+            )
+            rate = total / max(time.perf_counter() - started, 1e-9)
+            self.progress(f"events: chunk {chunk + 1}/{chunks}, {total:,} rows ({rate:,.0f} rows/s)")
+        # purchase visits: cart, checkout, order confirmation of every web order
+        self.con.execute(f"""
+            create or replace table chunk_events as
+            with visits as (
+                select
+                    orders_truth.*,
+                    step,
+                    anon(person_idx, 0) as anonymous_id
+                from orders_truth, (select unnest(range(3)) as step)
+                where has_events
+            )
+            select
+                'ev_' || order_id || '_' || step as event_id,
+                ts(ordered_s - (2 - step) * 60) as event_at,
+                anonymous_id,
+                member_id,
+                ['add_to_cart', 'page_view', 'purchase'][step + 1] as event_name,
+                '{SITE}' || ['/cart', '/checkout', '/order-complete'][step + 1] as page_url,
+                case when step > 0 then '{SITE}/' end as referrer_url,
+                null::varchar as utm_source,
+                null::varchar as utm_medium,
+                null::varchar as utm_campaign,
+                null::varchar as utm_term,
+                case when step <> 1 then (select min(product_id) from lines_truth where lines_truth.order_id = visits.order_id) end
+                    as product_id,
+                'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1'
+                    as user_agent,
+                ts(ordered_s - (2 - step) * 60 + 300) as loaded_at,
+                'purchase_visit' as page_kind
+            from visits
+        """)
+        part += 1
+        total += self._write("events", "select * exclude (page_kind) from chunk_events", f"{part:05d}",
+                             "event_at, event_id")
+        if p.dirt:
+            part += 1
+            bots = self._write("events", self._bot_sql(), f"{part:05d}", "event_at, event_id")
+            dirt_totals["bot_events"] = bots
+            dirt_totals["bot_visitors"] = round(p.bot_visitor_rate * p.visitors)
+            total += bots
+        self.dirt.update(dirt_totals)
+        self.progress(f"events: {total:,} rows in {time.perf_counter() - started:.1f} s")
+        return total
+
+    def _dirty_events(self, totals: dict[str, int]) -> None:
+        """Add the tracker's dirt to chunk_events, counting each kind."""
+        p = self.p
+        con = self.con
+        ineligible = "page_kind in ('benefit', 'signup', 'login', 'landing')"
+
+        def add(kind: str, sql: str) -> None:
+            con.execute(f"create or replace table dirt as {sql}")
+            totals[kind] = totals.get(kind, 0) + self._count("dirt")
+            con.execute("insert into chunk_events select * from dirt")
+
+        # flags on real rows (kept by staging): late loads and malformed URLs
+        late = con.execute(f"""
+            update chunk_events
+            set loaded_at = event_at + to_microseconds((2 * 86400e6 + u(event_id, 'late_by') * 8 * 86400e6)::bigint)
+            where u(event_id, 'late') < {p.late_event_rate}
+        """).fetchall()[0][0]
+        totals["late_events"] = totals.get("late_events", 0) + int(late)
+        bad_url = con.execute(f"""
+            update chunk_events
+            set page_url = case when u(event_id, 'url_kind') < 0.5 then 'htp:/broken link' else '::' end
+            where event_name = 'page_view' and not ({ineligible})
+              and u(event_id, 'bad_url') < {p.malformed_url_rate}
+        """).fetchall()[0][0]
+        totals["malformed_urls"] = totals.get("malformed_urls", 0) + int(bad_url)
+        con.execute("create or replace table chunk_base as select * from chunk_events")
+        base = "select * from chunk_base where u(event_id, '{purpose}') < {rate}"
+        add("unknown_event_names", f"""
+            select * replace ('unk_' || event_id as event_id,
+                ['scroll_depth', 'video_play', 'heartbeat'][1 + floor(u(event_id, 'unk_name') * 3)::int]
+                    as event_name,
+                event_at + interval 1 second as event_at,
+                event_at + interval 5 minute as loaded_at)
+            from ({base.format(purpose='unknown', rate=p.unknown_event_name_rate)})
+            where page_url like 'https://%'
+        """)
+        add("duplicate_events", f"""
+            select * replace (loaded_at + interval 3 hour as loaded_at)
+            from ({base.format(purpose='dup', rate=p.duplicate_event_rate)})
+        """)
+        add("future_events", f"""
+            select * replace ('fut_' || event_id as event_id,
+                loaded_at + to_microseconds((2 * 86400e6 + u(event_id, 'fut_by') * 20 * 86400e6)::bigint)
+                    as event_at)
+            from ({base.format(purpose='future', rate=p.future_event_rate)})
+        """)
+        add("null_anonymous_ids", f"""
+            select * replace ('nul_' || event_id as event_id, null::varchar as anonymous_id)
+            from ({base.format(purpose='null_anon', rate=p.null_anonymous_id_rate)})
+        """)
+        add("malformed_anonymous_ids", f"""
+            select * replace ('mal_' || event_id as event_id,
+                ['', 'undefined', 'a b c', 'null'][1 + floor(u(event_id, 'mal_kind') * 4)::int] as anonymous_id)
+            from ({base.format(purpose='mal_anon', rate=p.malformed_anonymous_id_rate)})
+        """)
+        add("malformed_member_ids", f"""
+            select * replace ('mmi_' || event_id as event_id,
+                ['M 000', '???', 'member#1'][1 + floor(u(event_id, 'mmi_kind') * 3)::int] as member_id)
+            from ({base.format(purpose='mal_member', rate=p.malformed_member_id_rate)})
+        """)
+
+    def _bot_sql(self) -> str:
+        p = self.p
+        n_bots = round(p.bot_visitor_rate * p.visitors)
+        lo, hi = p.bot_hits_range
+        return f"""
+            with bots as (
+                select
+                    b,
+                    'a_bot' || lpad(b::varchar, 8, '0') as anonymous_id,
+                    {lo} + floor(u(b, 'bot_hits') * {hi - lo + 1})::int as n_hits,
+                    {self.sec(self.w0)} + u(b, 'bot_start') * {p.days * 86400} as start_s,
+                    ['Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+                     'python-requests/2.31.0',
+                     'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 HeadlessChrome/124.0 Safari/537.36',
+                     'Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)']
+                        [1 + floor(u(b, 'bot_ua') * 4)::int] as user_agent
+                from range({n_bots}) as t(b)
+            ),
+            hits as (select *, unnest(range(n_hits)) as hit from bots)
+            select
+                'bot_' || b || '_' || hit as event_id,
+                ts(start_s + hit * 7) as event_at,
+                anonymous_id,
+                null::varchar as member_id,
+                'page_view' as event_name,
+                '{SITE}/products/P' || lpad((1 + hit % {p.products})::varchar, 5, '0') as page_url,
+                null::varchar as referrer_url,
+                null::varchar as utm_source,
+                null::varchar as utm_medium,
+                null::varchar as utm_campaign,
+                null::varchar as utm_term,
+                null::varchar as product_id,
+                user_agent,
+                ts(start_s + hit * 7 + 600) as loaded_at
+            from hits
+        """
+
+    # ------------------------------------------------------------------ truth
+    def realized(self) -> dict[str, int | float]:
+        w0, w1 = self.sec(self.w0), self.sec(self.w1)
+        q = self.con.execute
+        row = q(f"""
+            select
+                count(*) as human_visitors,
+                count(*) filter (where not is_returning) as new_visitors,
+                count(*) filter (where not is_returning and signup_s_idx is not null) as signups_new,
+                count(*) filter (where not is_returning and signup_s_idx is not null and views_benefit)
+                    as signups_viewed_benefit,
+                count(*) filter (where not is_returning and signup_s_idx is null and views_benefit)
+                    as nonsignups_viewed_benefit,
+                count(*) filter (where not is_returning and views_benefit) as new_visitors_viewed_benefit,
+                count(*) filter (where is_existing_member) as returning_members
+            from persons
+        """).fetchall()[0]
+        names = ("human_visitors", "new_visitors", "signups_new", "signups_viewed_benefit",
+                 "nonsignups_viewed_benefit", "new_visitors_viewed_benefit", "returning_members")
+        result: dict[str, int | float] = dict(zip(names, (int(v) for v in row), strict=True))
+        members = q("""
+            select count(*), count(*) filter (where not has_events) from members_truth
+        """).fetchall()[0]
+        result["members"], result["members_without_events"] = int(members[0]), int(members[1])
+        buyers = q("""
+            select count(*) filter (where n >= 1), count(*) filter (where n >= 2), sum(n)
+            from (select member_id, count(*) as n from orders_truth group by member_id)
+        """).fetchall()[0]
+        result["buyers"], result["repeat_buyers"], result["paid_member_orders"] = (int(v or 0) for v in buyers)
+        result["guest_orders"] = self.realized_guest_orders
+        result["shared_devices"] = int(q("""
+            select count(distinct anonymous_id) from sessions where anonymous_id like 'a_sh%'
+        """).fetchall()[0][0])
+        result["multi_device_members"] = int(q("""
+            select count(*) from (select person_idx from sessions where is_member
+            group by person_idx having count(distinct anonymous_id) > 1)
+        """).fetchall()[0][0])
+        lines = q(f"""
+            select
+                member_type,
+                count(*) as lines,
+                avg((released_at >= ts(ordered_s) - interval {self.p.new_release_days} day)::int) as new_share,
+                avg(is_discounted::int) as discount_share,
+                avg(unit_price) as mean_unit_price
+            from lines_truth group by member_type order by member_type
+        """).fetchall()
+        result["lines_by_member_type"] = {
+            r[0]: {"lines": int(r[1]), "new_release_share": round(r[2], 6),
+                   "discount_share": round(r[3], 6), "mean_unit_price": round(r[4], 2)}
+            for r in lines
+        }
+        del w0, w1
+        return result
+
+    # ------------------------------------------------------------------ run
+    def run(self) -> dict:
+        started = time.perf_counter()
+        if self.out.exists():
+            for table in TABLES:
+                shutil.rmtree(self.out / table, ignore_errors=True)
+            (self.out / "manifest.json").unlink(missing_ok=True)
+        self.out.mkdir(parents=True, exist_ok=True)
+        steps = [
+            ("products", self.build_products),
+            ("visitors", self.build_persons),
+            ("sessions", self.build_sessions),
+            ("members and orders", self.build_members_and_orders),
+        ]
+        for name, step in steps:
+            step()
+            self.progress(f"built {name}")
+        rows = {
+            "products": self.write_products(),
+            "members": self.write_members(),
+            "member_grade_history": self.write_grade_history(),
+        }
+        rows["orders"], rows["order_items"] = self.write_orders()
+        rows["events"] = self.write_events()
+        p = self.p
+        rates = p.derived_signup_rates()
+        manifest = {
+            "generator_version": GENERATOR_VERSION,
+            "seed": p.seed,
+            "visitors": p.visitors,
+            "days": p.days,
+            "history_days": p.history_days,
+            "data_start": self.h0.isoformat(),
+            "window_start": self.w0.isoformat(),
+            "window_end": self.w1.isoformat(),
+            "format": self.fmt,
+            "dirt_enabled": p.dirt,
+            "parameters": p.to_json(),
+            "planted": {
+                "new_visitor_share": p.new_visitor_share,
+                "signup_rate": p.target_signup_rate,
+                "signup_share_viewed_benefit": p.target_signup_share_viewed,
+                "nonsignup_share_not_viewed_benefit": p.target_nonsignup_share_not_viewed,
+                **rates,
+                "new_release_prob": p.new_release_prob,
+                "discount_prob": p.discount_prob,
+                "price_tier_bias": p.price_tier_bias,
+                "higher_grades_pay_more": True,
+                "loyal_favour_new_releases": True,
+            },
+            "realized": self.realized(),
+            "dirt": dict(sorted(self.dirt.items())),
+            "dirt_kinds": {
+                "extra_rows_quarantined": [
+                    "duplicate_events", "future_events", "null_anonymous_ids",
+                    "malformed_anonymous_ids", "malformed_member_ids",
+                    "duplicate_member_exports", "duplicate_order_exports",
+                    "non_positive_unit_price_lines",
+                ],
+                "extra_rows_kept_and_flagged": ["unknown_event_names", "bot_events"],
+                "real_rows_flagged": ["late_events", "malformed_urls"],
+                "extra_orders_not_paid": ["cancelled_orders", "refunded_orders", "test_orders"],
+                "extra_paid_orders_of_unknown_members": ["unknown_member_orders"],
+            },
+            "tables": {
+                table: {"rows": rows[table], "files": sorted(self.files[table])} for table in TABLES
+            },
+        }
+        (self.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        self.progress(
+            f"wrote {sum(rows.values()):,} rows ({rows['events']:,} events) to {self.out} "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
+        return manifest
+
+
+def stderr_progress(message: str) -> None:
+    print(f"[generate] {message}", file=sys.stderr, flush=True)
