@@ -7,6 +7,10 @@ checked as (
 
 quarantined as (
     select
+        quarantine_rule || ':' || row_number() over (
+            partition by quarantine_rule
+            order by event_id, anonymous_id, member_id, event_name, page_url, user_agent, event_at_raw, loaded_at_raw, loaded_at
+        ) as quarantine_row_id,
         event_id,
         anonymous_id,
         member_id,

@@ -7,6 +7,10 @@ checked as (
 
 quarantined as (
     select
+        quarantine_rule || ':' || row_number() over (
+            partition by quarantine_rule
+            order by member_id, membership_grade, valid_from_raw, loaded_at
+        ) as quarantine_row_id,
         member_id,
         membership_grade,
         valid_from_raw,

@@ -7,6 +7,10 @@ checked as (
 
 quarantined as (
     select
+        quarantine_rule || ':' || row_number() over (
+            partition by quarantine_rule
+            order by member_id, membership_grade, sms_opt_in_raw, marketing_opt_in_raw, signed_up_at_raw, updated_at_raw, loaded_at
+        ) as quarantine_row_id,
         member_id,
         membership_grade,
         sms_opt_in_raw,

@@ -7,6 +7,10 @@ checked as (
 
 quarantined as (
     select
+        quarantine_rule || ':' || row_number() over (
+            partition by quarantine_rule
+            order by order_id, line_number_raw, product_id, quantity_raw, unit_price_raw, loaded_at
+        ) as quarantine_row_id,
         order_id,
         line_number_raw,
         product_id,

@@ -7,6 +7,10 @@ checked as (
 
 quarantined as (
     select
+        quarantine_rule || ':' || row_number() over (
+            partition by quarantine_rule
+            order by order_id, member_id, order_status, order_total_raw, ordered_at_raw, loaded_at
+        ) as quarantine_row_id,
         order_id,
         member_id,
         order_status,

@@ -7,6 +7,10 @@ checked as (
 
 quarantined as (
     select
+        quarantine_rule || ':' || row_number() over (
+            partition by quarantine_rule
+            order by product_id, product_name, list_price_raw, released_at_raw, loaded_at
+        ) as quarantine_row_id,
         product_id,
         product_name,
         list_price_raw,
