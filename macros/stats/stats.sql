@@ -6,14 +6,21 @@
     ({{ numerator }})::double / nullif(({{ denominator }})::double, 0)
 {%- endmacro %}
 
-{#- Wilson score interval bound for a binomial proportion.
+{#- Wilson score interval bound for a binomial proportion, clamped to [0, 1]; exactly 0 (1)
+    for the lower (upper) bound when there are no successes (only successes), which the
+    formula gives in exact arithmetic but floating point misses by 1e-17.
     side: 'lower' or 'upper'; z: critical value (1.96 for 95%). -#}
 {% macro wilson_bound(successes, trials, side='lower', z=1.96) -%}
     {%- if side not in ('lower', 'upper') -%}
         {{ exceptions.raise_compiler_error("wilson_bound: side must be 'lower' or 'upper', got '" ~ side ~ "'") }}
     {%- endif -%}
     case
-        when ({{ trials }}) > 0 then
+        {% if side == 'lower' -%}
+        when ({{ trials }}) > 0 and ({{ successes }}) = 0 then 0.0
+        {%- else -%}
+        when ({{ trials }}) > 0 and ({{ successes }}) = ({{ trials }}) then 1.0
+        {%- endif %}
+        when ({{ trials }}) > 0 then {{ 'greatest(0.0, ' if side == 'lower' else 'least(1.0, ' }}
             (
                 (({{ successes }})::double / ({{ trials }})
                     + {{ z }} * {{ z }} / (2.0 * ({{ trials }})))
@@ -23,7 +30,7 @@
                     / ({{ trials }})
                     + {{ z }} * {{ z }} / (4.0 * ({{ trials }}) * ({{ trials }}))
                 )
-            ) / (1 + {{ z }} * {{ z }} / ({{ trials }}))
+            ) / (1 + {{ z }} * {{ z }} / ({{ trials }})))
     end
 {%- endmacro %}
 

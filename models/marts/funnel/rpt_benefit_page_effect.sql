@@ -117,9 +117,11 @@ final as (
             as non_signups_not_viewed_share,
         cast(signup_rate_viewed as double) as signup_rate_viewed,
         cast(signup_rate_not_viewed as double) as signup_rate_not_viewed,
-        cast({{ safe_ratio('signup_rate_viewed', 'signup_rate_not_viewed') }} as double) as lift,
-        cast(z_score as double) as z_score,
-        cast({{ normal_two_sided_p_value('z_score') }} as double) as p_value,
+        -- test statistics are reported to 6 decimals
+        cast(round({{ safe_ratio('signup_rate_viewed', 'signup_rate_not_viewed') }}, 6) as double)
+            as lift,
+        cast(round(z_score, 6) as double) as z_score,
+        cast(round({{ normal_two_sided_p_value('z_score') }}, 6) as double) as p_value,
         cast(period_start_date as date) as period_start_date,
         cast(period_end_date as date) as period_end_date
     from rates
