@@ -47,15 +47,25 @@ stage_mismatches as (
 ),
 
 current_counts as (
-    select funnel_stage, count(*) as persons
+    select
+        funnel_stage,
+        count(*) as persons
     from stages
     group by funnel_stage
 ),
 
-last_day as (
-    select funnel_stage, persons
+last_date as (
+    select max(calendar_date) as calendar_date
     from daily
-    where calendar_date = (select max(calendar_date) from daily)
+),
+
+last_day as (
+    select
+        daily.funnel_stage,
+        daily.persons
+    from daily
+    inner join last_date
+        on daily.calendar_date = last_date.calendar_date
 ),
 
 daily_mismatches as (

@@ -41,7 +41,9 @@ member_hits as (
 ),
 
 first_visits as (
-    select member_id, min(event_at) as first_visit_at
+    select
+        member_id,
+        min(event_at) as first_visit_at
     from member_hits
     group by member_id
 ),
@@ -52,7 +54,8 @@ independent as (
     inner join members
         on first_visits.member_id = members.member_id
     cross join analysis_window
-    where cast(first_visits.first_visit_at as date)
+    where
+        cast(first_visits.first_visit_at as date)
         between analysis_window.analysis_start_date and analysis_window.analysis_end_date
         and members.signed_up_at >= first_visits.first_visit_at
         and members.signed_up_at

@@ -46,7 +46,11 @@ def test_visitor_counts_exact(window_row, raw_manifest) -> None:
 def test_signups_match_ground_truth(window_row, raw_manifest) -> None:
     realized = raw_manifest["realized"]
     # the generator's sign-ups may, rarely, fall after the 30-day conversion window
-    assert 0 <= realized["signups_new"] - window_row["signups"] <= max(2, realized["signups_new"] // 100)
+    assert (
+        0
+        <= realized["signups_new"] - window_row["signups"]
+        <= max(2, realized["signups_new"] // 100)
+    )
     assert 0 <= realized["signups_viewed_benefit"] - window_row["signups_viewed"] <= 2
 
 
@@ -58,10 +62,16 @@ def test_case_study_rates_recovered(window_row, raw_manifest) -> None:
     within(window_row["signup_rate"], planted["signup_rate"], new)
     within(window_row["signup_rate_viewed"], planted["signup_rate_viewed"], viewers)
     within(window_row["signup_rate_not_viewed"], planted["signup_rate_not_viewed"], new - viewers)
-    within(window_row["signups_viewed_share"], planted["signup_share_viewed_benefit"],
-           window_row["signups"])
-    within(window_row["non_signups_not_viewed_share"],
-           planted["nonsignup_share_not_viewed_benefit"], new - window_row["signups"])
+    within(
+        window_row["signups_viewed_share"],
+        planted["signup_share_viewed_benefit"],
+        window_row["signups"],
+    )
+    within(
+        window_row["non_signups_not_viewed_share"],
+        planted["nonsignup_share_not_viewed_benefit"],
+        new - window_row["signups"],
+    )
     assert window_row["lift"] > 3 and window_row["p_value"] < 0.001
 
 
@@ -79,5 +89,7 @@ def test_persons_and_stages_match_ground_truth(built_db, raw_manifest) -> None:
     )
     buyers = sum(stages.get(stage, 0) for stage in ("first_time_buyer", "repeat_buyer", "loyal"))
     assert buyers == realized["buyers"]
-    assert stages.get("repeat_buyer", 0) + stages.get("loyal", 0) >= realized["repeat_buyers"] - stages.get("loyal", 0)
+    assert stages.get("repeat_buyer", 0) + stages.get("loyal", 0) >= realized[
+        "repeat_buyers"
+    ] - stages.get("loyal", 0)
     assert sum(stages.values()) == persons

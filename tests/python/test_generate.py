@@ -65,30 +65,44 @@ def test_dirt_counts_match_files(small) -> None:
     def count(sql: str) -> int:
         return duckdb.sql(sql).fetchall()[0][0]
 
-    assert count(f"select count(*) - count(distinct event_id) from {events}") == dirt[
-        "duplicate_events"
-    ]
-    assert count(f"select count(*) from {events} where anonymous_id is null") == dirt[
-        "null_anonymous_ids"
-    ]
-    assert count(
-        f"select count(*) from {events} where anonymous_id in ('', 'undefined', 'a b c', 'null')"
-    ) == dirt["malformed_anonymous_ids"]
-    assert count(
-        f"select count(*) from {events} where event_at > loaded_at + interval 1 day"
-    ) == dirt["future_events"]
-    assert count(
-        f"select count(distinct event_id) from {events} "
-        "where event_name not in ('page_view', 'product_view', 'add_to_cart', 'sign_up', "
-        "'login', 'purchase')"
-    ) == dirt["unknown_event_names"]
+    assert (
+        count(f"select count(*) - count(distinct event_id) from {events}")
+        == dirt["duplicate_events"]
+    )
+    assert (
+        count(f"select count(*) from {events} where anonymous_id is null")
+        == dirt["null_anonymous_ids"]
+    )
+    assert (
+        count(
+            f"select count(*) from {events} "
+            "where anonymous_id in ('', 'undefined', 'a b c', 'null')"
+        )
+        == dirt["malformed_anonymous_ids"]
+    )
+    assert (
+        count(f"select count(*) from {events} where event_at > loaded_at + interval 1 day")
+        == dirt["future_events"]
+    )
+    assert (
+        count(
+            f"select count(distinct event_id) from {events} "
+            "where event_name not in ('page_view', 'product_view', 'add_to_cart', 'sign_up', "
+            "'login', 'purchase')"
+        )
+        == dirt["unknown_event_names"]
+    )
     items = f"read_parquet('{out}/order_items/*.parquet')"
-    assert count(f"select count(*) from {items} where unit_price <= 0") == dirt[
-        "non_positive_unit_price_lines"
-    ]
+    assert (
+        count(f"select count(*) from {items} where unit_price <= 0")
+        == dirt["non_positive_unit_price_lines"]
+    )
     orders = f"read_parquet('{out}/orders/*.parquet')"
-    for status, key in (("cancelled", "cancelled_orders"), ("refunded", "refunded_orders"),
-                        ("test", "test_orders")):
+    for status, key in (
+        ("cancelled", "cancelled_orders"),
+        ("refunded", "refunded_orders"),
+        ("test", "test_orders"),
+    ):
         assert count(f"select count(*) from {orders} where status = '{status}'") == dirt[key]
     assert all(value > 0 for value in dirt.values()), dirt
 
@@ -100,8 +114,9 @@ def _within(observed: float, expected: float, n: int, sds: float = 4.0) -> bool:
 
 
 def test_planted_rates_within_tolerance(tmp_path: Path) -> None:
-    manifest = _generate(tmp_path / "raw", visitors=30000, days=60, history_days=60, seed=9,
-                         dirt=False)
+    manifest = _generate(
+        tmp_path / "raw", visitors=30000, days=60, history_days=60, seed=9, dirt=False
+    )
     planted, realized = manifest["planted"], manifest["realized"]
     visitors, new = realized["human_visitors"], realized["new_visitors"]
     assert _within(new / visitors, planted["new_visitor_share"], visitors)
@@ -110,15 +125,21 @@ def test_planted_rates_within_tolerance(tmp_path: Path) -> None:
     signups = realized["signups_new"]
     assert _within(viewers / new, planted["benefit_view_rate"], new)
     assert _within(signups_viewed / viewers, planted["signup_rate_viewed"], viewers)
-    assert _within((signups - signups_viewed) / (new - viewers),
-                   planted["signup_rate_not_viewed"], new - viewers)
+    assert _within(
+        (signups - signups_viewed) / (new - viewers),
+        planted["signup_rate_not_viewed"],
+        new - viewers,
+    )
     assert _within(signups / new, planted["signup_rate"], new)
     lines = realized["lines_by_member_type"]
     # loyal high spenders favour new releases and shun discounts; prices rise with loyalty
     assert lines["loyal"]["new_release_share"] > lines["once"]["new_release_share"] + 0.2
     assert lines["loyal"]["discount_share"] < lines["once"]["discount_share"] - 0.15
-    assert (lines["loyal"]["mean_unit_price"] > lines["repeat"]["mean_unit_price"]
-            > lines["once"]["mean_unit_price"])
+    assert (
+        lines["loyal"]["mean_unit_price"]
+        > lines["repeat"]["mean_unit_price"]
+        > lines["once"]["mean_unit_price"]
+    )
 
 
 def test_csv_and_parquet_hold_the_same_rows(tmp_path: Path) -> None:
@@ -150,7 +171,8 @@ def test_rerun_replaces_old_files(tmp_path: Path) -> None:
 def test_bad_arguments_fail_clearly(tmp_path: Path, args: list[str], message: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "shopfunnel", "generate", "--out", str(tmp_path / "x"), *args],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode != 0
     assert message in result.stderr

@@ -53,8 +53,7 @@ def test_every_quarantine_rule_count_equals_planted_dirt(built_db, raw_manifest)
     dirt = raw_manifest["dirt"]
     for key, (table, rule) in QUARANTINED.items():
         found = built_db.execute(
-            f"select count(*) from staging.stg_shop__{table}_quarantine "
-            "where quarantine_rule = ?",
+            f"select count(*) from staging.stg_shop__{table}_quarantine where quarantine_rule = ?",
             [rule],
         ).fetchall()[0][0]
         assert found == dirt[key], f"{key}: planted {dirt[key]}, quarantined as {rule}: {found}"
@@ -105,11 +104,21 @@ def test_csv_export_builds_and_reconciles(tmp_path: Path, repo_root: Path) -> No
     )
     dbt = str(Path(sys.executable).parent / "dbt")
     dbt_vars = json.dumps({"raw_path": str(raw), "raw_format": "csv"})
-    staging_only = ["build", "--select", "staging", "tests/staging", "--indirect-selection", "cautious"]
+    staging_only = [
+        "build",
+        "--select",
+        "staging",
+        "tests/staging",
+        "--indirect-selection",
+        "cautious",
+    ]
     for command in (["seed"], staging_only):
         result = subprocess.run(
-            [dbt, *command, "--vars", dbt_vars], cwd=repo_root, env=env,
-            capture_output=True, text=True,
+            [dbt, *command, "--vars", dbt_vars],
+            cwd=repo_root,
+            env=env,
+            capture_output=True,
+            text=True,
         )
         assert result.returncode == 0, result.stdout[-3000:]
     con = duckdb.connect(str(tmp_path / "csv.duckdb"), read_only=True)

@@ -23,15 +23,15 @@ final as (
         {% if var('analysis_start_date') -%}
             cast('{{ var("analysis_start_date") }}' as date)
         {%- else -%}
-            least(
-                cast(data_start_date + to_days({{ var('new_visitor_lookback_days') }}) as date),
-                data_end_date
-            )
+        least(
+            cast(data_start_date + to_days({{ var('new_visitor_lookback_days') }}) as date),
+            data_end_date
+        )
         {%- endif %} as analysis_start_date,
         {% if var('analysis_end_date') -%}
             cast('{{ var("analysis_end_date") }}' as date)
         {%- else -%}
-            data_end_date
+        data_end_date
         {%- endif %} as analysis_end_date
     from data_dates
 )

@@ -18,9 +18,10 @@ new_visitors as (
         milestones.signed_up_at,
         milestones.first_member_benefits_view_at,
         milestones.first_visit_at
-            + to_days({{ var('signup_conversion_window_days') }}) as conversion_deadline_at
+        + to_days({{ var('signup_conversion_window_days') }}) as conversion_deadline_at
     from milestones
-    where milestones.first_visit_at is not null
+    where
+        milestones.first_visit_at is not null
         and (milestones.signed_up_at is null or milestones.signed_up_at >= milestones.first_visit_at)
 ),
 

@@ -38,9 +38,9 @@ visits as (
         min(sessionized.event_at) filter (where events.page_type = 'member_benefits')
             as first_member_benefits_view_at,
         arg_min({{ session_channel('events.channel_group') }}, sessionized.event_at)
-            filter (where sessionized.is_session_start) as first_touch_channel,
+        filter (where sessionized.is_session_start) as first_touch_channel,
         arg_max({{ session_channel('events.channel_group') }}, sessionized.event_at)
-            filter (where sessionized.is_session_start) as last_touch_channel
+        filter (where sessionized.is_session_start) as last_touch_channel
     from sessionized
     inner join events
         on sessionized.event_id = events.event_id
@@ -58,14 +58,16 @@ paid_orders as (
         person_id,
         paid_order_sequence,
         ordered_at,
-        count(*) over trailing_window as trailing_paid_orders,
-        sum(order_total) over trailing_window as trailing_paid_spend
+        count(*) over (
+            partition by person_id order by ordered_at
+            range between interval '{{ var("loyal_window_days") }} days' preceding and current row
+        ) as trailing_paid_orders,
+        sum(order_total) over (
+            partition by person_id order by ordered_at
+            range between interval '{{ var("loyal_window_days") }} days' preceding and current row
+        ) as trailing_paid_spend
     from orders
     where paid_order_sequence is not null
-    window trailing_window as (
-        partition by person_id order by ordered_at
-        range between to_days({{ var('loyal_window_days') }}) preceding and current row
-    )
 ),
 
 order_milestones as (
@@ -92,7 +94,7 @@ top_grades as (
         min(valid_from) as top_grade_at
     from grade_history
     where grade_rank >= {{ var('loyal_min_grade_rank') }}
-    group by 1
+    group by member_id
 ),
 
 final as (
@@ -114,7 +116,8 @@ final as (
             order_milestones.loyal_by_orders_at,
             -- (least/greatest skip nulls in DuckDB: guard both sides explicitly)
             case
-                when order_milestones.second_paid_order_at is not null
+                when
+                    order_milestones.second_paid_order_at is not null
                     and top_grades.top_grade_at is not null
                     then greatest(top_grades.top_grade_at, order_milestones.second_paid_order_at)
             end

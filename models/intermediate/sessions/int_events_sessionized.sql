@@ -30,12 +30,14 @@ campaigns as (
 ordered as (
     select
         *,
-        lag(event_at) over by_device as previous_event_at,
+        lag(event_at) over (
+            partition by anonymous_id order by event_at, event_id
+        ) as previous_event_at,
         last_value(campaign_key ignore nulls) over (
-            by_device rows between unbounded preceding and 1 preceding
+            partition by anonymous_id order by event_at, event_id
+            rows between unbounded preceding and 1 preceding
         ) as previous_campaign_key
     from campaigns
-    window by_device as (partition by anonymous_id order by event_at, event_id)
 ),
 
 flagged as (
@@ -43,9 +45,12 @@ flagged as (
         *,
         case
             when previous_event_at is null then 1
-            when event_at > previous_event_at + to_minutes({{ var('session_timeout_minutes') }}) then 1
-            when campaign_key is not null
-                and campaign_key is distinct from previous_campaign_key then 1
+            when
+                event_at > previous_event_at
+                + interval '{{ var("session_timeout_minutes") }} minutes' then 1
+            when
+                campaign_key is not null
+                and campaign_key <> coalesce(previous_campaign_key, '') then 1
             else 0
         end as is_session_start
     from ordered

@@ -68,8 +68,9 @@ grid as (
     from days
     cross join stages
     left join daily_deltas
-        on days.calendar_date = daily_deltas.calendar_date
-        and stages.funnel_stage = daily_deltas.funnel_stage
+        on
+            days.calendar_date = daily_deltas.calendar_date
+            and stages.funnel_stage = daily_deltas.funnel_stage
 ),
 
 final as (

@@ -10,24 +10,45 @@ milestones as (
 ),
 
 reached as (
-    select person_id, 1 as stage_rank, 'visitor' as stage, first_visit_at as reached_at
+    select
+        person_id,
+        1 as stage_rank,
+        'visitor' as stage,
+        first_visit_at as reached_at
     from milestones
-    where first_visit_at is not null
+    where
+        first_visit_at is not null
         and (signed_up_at is null or first_visit_at < signed_up_at)
     union all
-    select person_id, 2, 'member_no_purchase', signed_up_at
+    select
+        person_id,
+        2 as stage_rank,
+        'member_no_purchase' as stage,
+        signed_up_at as reached_at
     from milestones
     where signed_up_at is not null
     union all
-    select person_id, 3, 'first_time_buyer', first_paid_order_at
+    select
+        person_id,
+        3 as stage_rank,
+        'first_time_buyer' as stage,
+        first_paid_order_at as reached_at
     from milestones
     where first_paid_order_at is not null and signed_up_at is not null
     union all
-    select person_id, 4, 'repeat_buyer', second_paid_order_at
+    select
+        person_id,
+        4 as stage_rank,
+        'repeat_buyer' as stage,
+        second_paid_order_at as reached_at
     from milestones
     where second_paid_order_at is not null and signed_up_at is not null
     union all
-    select person_id, 5, 'loyal', loyal_at
+    select
+        person_id,
+        5 as stage_rank,
+        'loyal' as stage,
+        loyal_at as reached_at
     from milestones
     where loyal_at is not null and signed_up_at is not null
 ),

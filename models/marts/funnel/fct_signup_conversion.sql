@@ -26,7 +26,8 @@ cohorts as (
         ) as is_window_complete
     from conversions
     cross join analysis_window
-    where conversions.first_visit_date between analysis_window.analysis_start_date
+    where
+        conversions.first_visit_date between analysis_window.analysis_start_date
         and analysis_window.analysis_end_date
     group by 1, 2, 3
 ),

@@ -80,11 +80,13 @@ counts as (
         coalesce(new_visitors.non_signups_not_viewed, 0) as non_signups_not_viewed
     from periods
     left join visitors
-        on periods.period_type = visitors.period_type
-        and periods.period_start_date = visitors.period_start_date
+        on
+            periods.period_type = visitors.period_type
+            and periods.period_start_date = visitors.period_start_date
     left join new_visitors
-        on periods.period_type = new_visitors.period_type
-        and periods.period_start_date = new_visitors.period_start_date
+        on
+            periods.period_type = new_visitors.period_type
+            and periods.period_start_date = new_visitors.period_start_date
 ),
 
 rates as (

@@ -66,7 +66,10 @@ classified_signals as (
             channel_rules.referrer_host_regex is null
             or regexp_matches(traffic_signals.referrer_key, channel_rules.referrer_host_regex)
         )
-    group by 1, 2, 3
+    group by
+        traffic_signals.source_key,
+        traffic_signals.medium_key,
+        traffic_signals.referrer_key
 ),
 
 page_paths as (
@@ -82,7 +85,7 @@ classified_paths as (
     from page_paths
     inner join page_rules
         on regexp_matches(page_paths.page_path, page_rules.path_regex)
-    group by 1
+    group by page_paths.page_path
 ),
 
 user_agents as (
@@ -131,9 +134,10 @@ final as (
         parsed.loaded_at
     from parsed
     left join classified_signals
-        on lower(coalesce(parsed.utm_source, '')) = classified_signals.source_key
-        and lower(coalesce(parsed.utm_medium, '')) = classified_signals.medium_key
-        and coalesce(parsed.referrer_host, '') = classified_signals.referrer_key
+        on
+            lower(coalesce(parsed.utm_source, '')) = classified_signals.source_key
+            and lower(coalesce(parsed.utm_medium, '')) = classified_signals.medium_key
+            and coalesce(parsed.referrer_host, '') = classified_signals.referrer_key
     left join classified_paths
         on parsed.page_path = classified_paths.page_path
     left join flagged_user_agents

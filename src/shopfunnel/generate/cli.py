@@ -46,22 +46,43 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "to OUT/<table>/part-*.parquet (or .csv) with OUT/manifest.json. Deterministic for a "
         "seed; existing table folders in OUT are replaced.",
     )
-    parser.add_argument("--visitors", type=_positive, default=40_000,
-                        help="human visitors active in the window (default 40000)")
+    parser.add_argument(
+        "--visitors",
+        type=_positive,
+        default=40_000,
+        help="human visitors active in the window (default 40000)",
+    )
     parser.add_argument("--days", type=_positive, default=90, help="window length (default 90)")
-    parser.add_argument("--history-days", type=_non_negative, default=90,
-                        help="days of history before the window, where returning visitors and "
-                        "existing members were first seen (default 90)")
+    parser.add_argument(
+        "--history-days",
+        type=_non_negative,
+        default=90,
+        help="days of history before the window, where returning visitors and "
+        "existing members were first seen (default 90)",
+    )
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument("--start-date", type=_date, default=date(2026, 1, 1),
-                        help="first day of the window (default 2026-01-01)")
-    parser.add_argument("--out", type=Path, default=Path("data/raw"),
-                        help="output folder (default data/raw)")
+    parser.add_argument(
+        "--start-date",
+        type=_date,
+        default=date(2026, 1, 1),
+        help="first day of the window (default 2026-01-01)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("data/raw"), help="output folder (default data/raw)"
+    )
     parser.add_argument("--format", choices=("parquet", "csv"), default="parquet")
-    parser.add_argument("--dirt", choices=("on", "off"), default="on",
-                        help="add the tracker and export dirt, counted in the manifest (default on)")
-    parser.add_argument("--chunk-visitors", type=_positive, default=250_000,
-                        help="visitors per events part file (bounds memory; default 250000)")
+    parser.add_argument(
+        "--dirt",
+        choices=("on", "off"),
+        default="on",
+        help="add the tracker and export dirt, counted in the manifest (default on)",
+    )
+    parser.add_argument(
+        "--chunk-visitors",
+        type=_positive,
+        default=250_000,
+        help="visitors per events part file (bounds memory; default 250000)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.set_defaults(func=run)
 
@@ -81,7 +102,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"generate: {exc}", file=sys.stderr)
         return 2
     generator = Generator(
-        params, args.out, args.format,
+        params,
+        args.out,
+        args.format,
         progress=None if args.quiet else stderr_progress,
         chunk_visitors=args.chunk_visitors,
     )

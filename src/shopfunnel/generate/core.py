@@ -14,7 +14,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -50,8 +50,14 @@ def _categorical(u_expr: str, mix: dict[str, float], order: tuple[str, ...]) -> 
 
 
 class Generator:
-    def __init__(self, params: Params, out: Path, fmt: str = "parquet",
-                 progress: Progress | None = None, chunk_visitors: int = 250_000) -> None:
+    def __init__(
+        self,
+        params: Params,
+        out: Path,
+        fmt: str = "parquet",
+        progress: Progress | None = None,
+        chunk_visitors: int = 250_000,
+    ) -> None:
         if fmt not in ("parquet", "csv"):
             raise ValueError(f"--format must be parquet or csv (got {fmt!r})")
         params.validate()
@@ -64,8 +70,9 @@ class Generator:
         self.con.execute("set threads = 2")
         self.con.execute("set TimeZone = 'UTC'")
         self.con.execute("set preserve_insertion_order = true")
-        start = datetime(params.start_date.year, params.start_date.month, params.start_date.day,
-                         tzinfo=timezone.utc)
+        start = datetime(
+            params.start_date.year, params.start_date.month, params.start_date.day, tzinfo=UTC
+        )
         self.w0 = start
         self.w1 = start + timedelta(days=params.days)
         self.h0 = start - timedelta(days=params.history_days)
@@ -108,7 +115,11 @@ class Generator:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"part-{part}.{self.fmt}"
         ordered = f"select * from ({query}) order by {order_by}" if order_by else query
-        options = "format parquet, compression zstd" if self.fmt == "parquet" else "format csv, header true"
+        options = (
+            "format parquet, compression zstd"
+            if self.fmt == "parquet"
+            else "format csv, header true"
+        )
         self.con.execute(f"copy ({ordered}) to '{path}' ({options})")
         rows = self.con.execute(f"select count(*) from ({query})").fetchall()[0][0]
         self.files[table].append(str(path.relative_to(self.out)))
@@ -182,7 +193,7 @@ class Generator:
                 select
                     i as person_idx,
                     u(i, 'returning') >= {p.new_visitor_share} as is_returning,
-                    u(i, 'view') < {rates['benefit_view_rate']} as views_benefit,
+                    u(i, 'view') < {rates["benefit_view_rate"]} as views_benefit,
                     u(i, 'signup') as u_signup,
                     {acq} as acquisition_channel,
                     {mtype} as member_type,
@@ -201,7 +212,7 @@ class Generator:
                 member_type,
                 is_returning and u_existing as is_existing_member,
                 not is_returning and u_signup < case when views_benefit
-                    then {rates['signup_rate_viewed']} else {rates['signup_rate_not_viewed']} end
+                    then {rates["signup_rate_viewed"]} else {rates["signup_rate_not_viewed"]} end
                     as plans_signup,
                 member_devices,
                 in_shared_pair,
@@ -257,7 +268,7 @@ class Generator:
             select person_idx, count(*) as sessions_kept, max(s_idx) as max_s_idx
             from sessions group by person_idx
         """)
-        self.con.execute(f"""
+        self.con.execute("""
             create or replace table persons as
             select
                 persons.*,
@@ -270,7 +281,7 @@ class Generator:
             from persons
             join person_sessions as kept using (person_idx)
         """)
-        self.con.execute(f"""
+        self.con.execute("""
             create or replace table sessions as
             select
                 sessions.*,
@@ -315,8 +326,16 @@ class Generator:
         p = self.p
         page = _categorical(
             "u2(sessions.person_idx * 64 + sessions.s_idx, hit, 'page')",
-            {"product": 0.45, "category": 0.15, "home": 0.10, "search": 0.08, "new": 0.07,
-             "cart": 0.08, "mypage": 0.04, "about": 0.03},
+            {
+                "product": 0.45,
+                "category": 0.15,
+                "home": 0.10,
+                "search": 0.08,
+                "new": 0.07,
+                "cart": 0.08,
+                "mypage": 0.04,
+                "about": 0.03,
+            },
             ("product", "category", "home", "search", "new", "cart", "mypage", "about"),
         )
         return f"""
@@ -525,8 +544,8 @@ class Generator:
                             else 3600 + expo(
                                 u2(person_idx, o_idx, 'gap'),
                                 case member_type when 'loyal'
-                                    then {p.mean_days_between_orders['loyal'] * 86400}
-                                    else {p.mean_days_between_orders['repeat'] * 86400} end
+                                    then {p.mean_days_between_orders["loyal"] * 86400}
+                                    else {p.mean_days_between_orders["repeat"] * 86400} end
                             )
                         end
                     ) over (partition by person_idx order by o_idx) as ordered_s
@@ -565,13 +584,13 @@ class Generator:
                     *,
                     {tier} as price_tier,
                     u2(order_id, line, 'new') < case member_type
-                        when 'loyal' then {p.new_release_prob['loyal']}
-                        when 'repeat' then {p.new_release_prob['repeat']}
-                        else {p.new_release_prob['once']} end as wants_new,
+                        when 'loyal' then {p.new_release_prob["loyal"]}
+                        when 'repeat' then {p.new_release_prob["repeat"]}
+                        else {p.new_release_prob["once"]} end as wants_new,
                     u2(order_id, line, 'discount') < case member_type
-                        when 'loyal' then {p.discount_prob['loyal']}
-                        when 'repeat' then {p.discount_prob['repeat']}
-                        else {p.discount_prob['once']} end as is_discounted,
+                        when 'loyal' then {p.discount_prob["loyal"]}
+                        when 'repeat' then {p.discount_prob["repeat"]}
+                        else {p.discount_prob["once"]} end as is_discounted,
                     ts(ordered_s)::date as order_day
                 from expanded
             ),
@@ -667,7 +686,9 @@ class Generator:
     # ------------------------------------------------------------------ output tables
     def write_products(self) -> int:
         export = self.sec(self.export_at)
-        return self._write("products", f"""
+        return self._write(
+            "products",
+            f"""
             select
                 product_id,
                 upper(category[1]) || category[2:] || ' item ' || product_id as product_name,
@@ -677,7 +698,10 @@ class Generator:
                 is_vip_exclusive,
                 ts({export}) as loaded_at
             from products
-        """, "00000", "product_id")
+        """,
+            "00000",
+            "product_id",
+        )
 
     def write_members(self) -> int:
         p = self.p
@@ -722,11 +746,16 @@ class Generator:
 
     def write_grade_history(self) -> int:
         export = self.sec(self.export_at)
-        return self._write("member_grade_history", f"""
+        return self._write(
+            "member_grade_history",
+            f"""
             select member_id, grade_code as membership_grade, ts(valid_from_s) as valid_from,
                 ts({export}) as loaded_at
             from grade_history_truth
-        """, "00000", "member_id, valid_from")
+        """,
+            "00000",
+            "member_id, valid_from",
+        )
 
     def write_orders(self) -> tuple[int, int]:
         p = self.p
@@ -788,7 +817,8 @@ class Generator:
                   and u(order_id, 'bad_price') < {min(1.0, p.bad_price_line_rate * 50)}
             """)
             self.dirt["non_positive_unit_price_lines"] = self.con.execute(
-                "select count(*) from items_out where unit_price <= 0").fetchall()[0][0]
+                "select count(*) from items_out where unit_price <= 0"
+            ).fetchall()[0][0]
             # the same order exported twice: the earlier export is the duplicate
             self.con.execute(f"""
                 create table orders_dup as
@@ -799,7 +829,9 @@ class Generator:
             self.dirt["duplicate_order_exports"] = self._count("orders_dup")
             self.con.execute("insert into orders_out select * from orders_dup")
         orders = self._write("orders", "select * from orders_out", "00000", "ordered_at, order_id")
-        items = self._write("order_items", "select * from items_out", "00000", "order_id, line_number")
+        items = self._write(
+            "order_items", "select * from items_out", "00000", "order_id, line_number"
+        )
         return orders, items
 
     def _extra_orders(self, kind: str, n: int, status: str, member_expr: str) -> None:
@@ -822,13 +854,13 @@ class Generator:
                 1 + floor(u(i, '{kind}_product') * {self.p.products})::int as product_idx
             from range({n}) as t(i)
             join members_indexed
-                on members_indexed.rn = 1 + floor(u(i, '{kind}_member') * {self._count('members_truth')})::int
+                on members_indexed.rn = 1 + floor(u(i, '{kind}_member') * {self._count("members_truth")})::int
         """)
         self.con.execute(f"""
             insert into orders_out
             select
                 extra.order_id,
-                {member_expr.replace('member_id', 'extra.member_id') if member_expr == 'member_id' else member_expr},
+                {member_expr.replace("member_id", "extra.member_id") if member_expr == "member_id" else member_expr},
                 ts(ordered_s),
                 '{status}',
                 'KRW',
@@ -865,10 +897,15 @@ class Generator:
                 self._dirty_events(dirt_totals)
             part += 1
             total += self._write(
-                "events", "select * exclude (page_kind) from chunk_events", f"{part:05d}", "event_at, event_id"
+                "events",
+                "select * exclude (page_kind) from chunk_events",
+                f"{part:05d}",
+                "event_at, event_id",
             )
             rate = total / max(time.perf_counter() - started, 1e-9)
-            self.progress(f"events: chunk {chunk + 1}/{chunks}, {total:,} rows ({rate:,.0f} rows/s)")
+            self.progress(
+                f"events: chunk {chunk + 1}/{chunks}, {total:,} rows ({rate:,.0f} rows/s)"
+            )
         # purchase visits: cart, checkout, order confirmation of every web order
         self.con.execute(f"""
             create or replace table chunk_events as
@@ -901,8 +938,12 @@ class Generator:
             from visits
         """)
         part += 1
-        total += self._write("events", "select * exclude (page_kind) from chunk_events", f"{part:05d}",
-                             "event_at, event_id")
+        total += self._write(
+            "events",
+            "select * exclude (page_kind) from chunk_events",
+            f"{part:05d}",
+            "event_at, event_id",
+        )
         if p.dirt:
             part += 1
             bots = self._write("events", self._bot_sql(), f"{part:05d}", "event_at, event_id")
@@ -940,39 +981,57 @@ class Generator:
         totals["malformed_urls"] = totals.get("malformed_urls", 0) + int(bad_url)
         con.execute("create or replace table chunk_base as select * from chunk_events")
         base = "select * from chunk_base where u(event_id, '{purpose}') < {rate}"
-        add("unknown_event_names", f"""
+        add(
+            "unknown_event_names",
+            f"""
             select * replace ('unk_' || event_id as event_id,
                 ['scroll_depth', 'video_play', 'heartbeat'][1 + floor(u(event_id, 'unk_name') * 3)::int]
                     as event_name,
                 event_at + interval 1 second as event_at,
                 event_at + interval 5 minute as loaded_at)
-            from ({base.format(purpose='unknown', rate=p.unknown_event_name_rate)})
+            from ({base.format(purpose="unknown", rate=p.unknown_event_name_rate)})
             where page_url like 'https://%'
-        """)
-        add("duplicate_events", f"""
+        """,
+        )
+        add(
+            "duplicate_events",
+            f"""
             select * replace (loaded_at + interval 3 hour as loaded_at)
-            from ({base.format(purpose='dup', rate=p.duplicate_event_rate)})
-        """)
-        add("future_events", f"""
+            from ({base.format(purpose="dup", rate=p.duplicate_event_rate)})
+        """,
+        )
+        add(
+            "future_events",
+            f"""
             select * replace ('fut_' || event_id as event_id,
                 loaded_at + to_microseconds((2 * 86400e6 + u(event_id, 'fut_by') * 20 * 86400e6)::bigint)
                     as event_at)
-            from ({base.format(purpose='future', rate=p.future_event_rate)})
-        """)
-        add("null_anonymous_ids", f"""
+            from ({base.format(purpose="future", rate=p.future_event_rate)})
+        """,
+        )
+        add(
+            "null_anonymous_ids",
+            f"""
             select * replace ('nul_' || event_id as event_id, null::varchar as anonymous_id)
-            from ({base.format(purpose='null_anon', rate=p.null_anonymous_id_rate)})
-        """)
-        add("malformed_anonymous_ids", f"""
+            from ({base.format(purpose="null_anon", rate=p.null_anonymous_id_rate)})
+        """,
+        )
+        add(
+            "malformed_anonymous_ids",
+            f"""
             select * replace ('mal_' || event_id as event_id,
                 ['', 'undefined', 'a b c', 'null'][1 + floor(u(event_id, 'mal_kind') * 4)::int] as anonymous_id)
-            from ({base.format(purpose='mal_anon', rate=p.malformed_anonymous_id_rate)})
-        """)
-        add("malformed_member_ids", f"""
+            from ({base.format(purpose="mal_anon", rate=p.malformed_anonymous_id_rate)})
+        """,
+        )
+        add(
+            "malformed_member_ids",
+            f"""
             select * replace ('mmi_' || event_id as event_id,
                 ['M 000', '???', 'member#1'][1 + floor(u(event_id, 'mmi_kind') * 3)::int] as member_id)
-            from ({base.format(purpose='mal_member', rate=p.malformed_member_id_rate)})
-        """)
+            from ({base.format(purpose="mal_member", rate=p.malformed_member_id_rate)})
+        """,
+        )
 
     def _bot_sql(self) -> str:
         p = self.p
@@ -1015,7 +1074,7 @@ class Generator:
     def realized(self) -> dict[str, int | float]:
         w0, w1 = self.sec(self.w0), self.sec(self.w1)
         q = self.con.execute
-        row = q(f"""
+        row = q("""
             select
                 count(*) as human_visitors,
                 count(*) filter (where not is_returning) as new_visitors,
@@ -1028,8 +1087,15 @@ class Generator:
                 count(*) filter (where is_existing_member) as returning_members
             from persons
         """).fetchall()[0]
-        names = ("human_visitors", "new_visitors", "signups_new", "signups_viewed_benefit",
-                 "nonsignups_viewed_benefit", "new_visitors_viewed_benefit", "returning_members")
+        names = (
+            "human_visitors",
+            "new_visitors",
+            "signups_new",
+            "signups_viewed_benefit",
+            "nonsignups_viewed_benefit",
+            "new_visitors_viewed_benefit",
+            "returning_members",
+        )
         result: dict[str, int | float] = dict(zip(names, (int(v) for v in row), strict=True))
         members = q("""
             select count(*), count(*) filter (where not has_events) from members_truth
@@ -1039,15 +1105,21 @@ class Generator:
             select count(*) filter (where n >= 1), count(*) filter (where n >= 2), sum(n)
             from (select member_id, count(*) as n from orders_truth group by member_id)
         """).fetchall()[0]
-        result["buyers"], result["repeat_buyers"], result["paid_member_orders"] = (int(v or 0) for v in buyers)
+        result["buyers"], result["repeat_buyers"], result["paid_member_orders"] = (
+            int(v or 0) for v in buyers
+        )
         result["guest_orders"] = self.realized_guest_orders
-        result["shared_devices"] = int(q("""
+        result["shared_devices"] = int(
+            q("""
             select count(distinct anonymous_id) from sessions where anonymous_id like 'a_sh%'
-        """).fetchall()[0][0])
-        result["multi_device_members"] = int(q("""
+        """).fetchall()[0][0]
+        )
+        result["multi_device_members"] = int(
+            q("""
             select count(*) from (select person_idx from sessions where is_member
             group by person_idx having count(distinct anonymous_id) > 1)
-        """).fetchall()[0][0])
+        """).fetchall()[0][0]
+        )
         lines = q(f"""
             select
                 member_type,
@@ -1058,8 +1130,12 @@ class Generator:
             from lines_truth group by member_type order by member_type
         """).fetchall()
         result["lines_by_member_type"] = {
-            r[0]: {"lines": int(r[1]), "new_release_share": round(r[2], 6),
-                   "discount_share": round(r[3], 6), "mean_unit_price": round(r[4], 2)}
+            r[0]: {
+                "lines": int(r[1]),
+                "new_release_share": round(r[2], 6),
+                "discount_share": round(r[3], 6),
+                "mean_unit_price": round(r[4], 2),
+            }
             for r in lines
         }
         del w0, w1
@@ -1119,9 +1195,13 @@ class Generator:
             "dirt": dict(sorted(self.dirt.items())),
             "dirt_kinds": {
                 "extra_rows_quarantined": [
-                    "duplicate_events", "future_events", "null_anonymous_ids",
-                    "malformed_anonymous_ids", "malformed_member_ids",
-                    "duplicate_member_exports", "duplicate_order_exports",
+                    "duplicate_events",
+                    "future_events",
+                    "null_anonymous_ids",
+                    "malformed_anonymous_ids",
+                    "malformed_member_ids",
+                    "duplicate_member_exports",
+                    "duplicate_order_exports",
                     "non_positive_unit_price_lines",
                 ],
                 "extra_rows_kept_and_flagged": ["unknown_event_names", "bot_events"],

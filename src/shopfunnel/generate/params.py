@@ -110,8 +110,12 @@ class Params:
             problems.append(f"--history-days must be 0 or more (got {self.history_days})")
         if self.products < 10:
             problems.append(f"products must be at least 10 (got {self.products})")
-        for name in ("new_visitor_share", "target_signup_rate", "target_signup_share_viewed",
-                     "target_nonsignup_share_not_viewed"):
+        for name in (
+            "new_visitor_share",
+            "target_signup_rate",
+            "target_signup_share_viewed",
+            "target_nonsignup_share_not_viewed",
+        ):
             value = getattr(self, name)
             if not 0 < value < 1:
                 problems.append(f"{name} must be in (0, 1) (got {value})")

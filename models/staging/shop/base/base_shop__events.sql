@@ -33,7 +33,7 @@ ranked as (
         *,
         row_number() over (
             partition by event_id
-            order by loaded_at asc nulls last, event_at asc nulls last, anonymous_id, member_id
+            order by loaded_at asc nulls last, event_at asc nulls last, anonymous_id asc, member_id asc
         ) as load_rank
     from typed
 ),
@@ -46,7 +46,8 @@ checked as (
             when not {{ is_valid_id('event_id') }} then 'malformed_event_id'
             when load_rank > 1 then 'duplicate'
             when anonymous_id is null then 'missing_anonymous_id'
-            when not {{ is_valid_id('anonymous_id') }}
+            when
+                not {{ is_valid_id('anonymous_id') }}
                 or lower(anonymous_id) in ('null', 'undefined', 'none') then 'malformed_anonymous_id'
             when member_id is not null and not {{ is_valid_id('member_id') }} then 'malformed_member_id'
             when event_name is null then 'missing_event_name'

@@ -20,7 +20,7 @@ ranked as (
         *,
         row_number() over (
             partition by member_id, valid_from
-            order by loaded_at desc nulls last, membership_grade
+            order by loaded_at desc nulls last, membership_grade asc
         ) as version_rank
     from typed
 ),

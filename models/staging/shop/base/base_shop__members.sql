@@ -29,7 +29,7 @@ ranked as (
         *,
         row_number() over (
             partition by member_id
-            order by updated_at desc nulls last, loaded_at desc nulls last, membership_grade
+            order by updated_at desc nulls last, loaded_at desc nulls last, membership_grade asc
         ) as version_rank
     from typed
 ),

@@ -24,7 +24,7 @@ ranked as (
         *,
         row_number() over (
             partition by order_id, line_number
-            order by loaded_at desc nulls last, product_id
+            order by loaded_at desc nulls last, product_id asc
         ) as load_rank
     from typed
 ),

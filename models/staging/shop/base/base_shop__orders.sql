@@ -27,7 +27,7 @@ ranked as (
         *,
         row_number() over (
             partition by order_id
-            order by loaded_at desc nulls last, order_status
+            order by loaded_at desc nulls last, order_status asc
         ) as load_rank
     from typed
 ),

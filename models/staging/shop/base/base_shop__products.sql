@@ -24,7 +24,7 @@ ranked as (
         *,
         row_number() over (
             partition by product_id
-            order by loaded_at desc nulls last, product_name
+            order by loaded_at desc nulls last, product_name asc
         ) as load_rank
     from typed
 ),
