@@ -1,0 +1,152 @@
+"""The ``report`` command: the headline figures of a built warehouse, read from the marts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import duckdb
+
+HEADLINE_SQL = """
+with
+
+persons as (select * from marts.dim_persons),
+stages as (select * from marts.fct_funnel_stages),
+window_row as (select * from marts.rpt_benefit_page_effect where period_type = 'window')
+
+select
+    (select visitors from window_row) as visitors,
+    (select new_visitor_share from window_row) as new_visitor_share,
+    (select count(*) from persons where is_member) as members,
+    (select signup_rate from window_row) as signup_rate,
+    (select count(*) from persons where paid_order_count >= 1) as buyers,
+    (select count(*) from persons where paid_order_count >= 2) as repeat_buyers,
+    (select count(*) from stages where funnel_stage = 'loyal') as loyal_customers
+"""
+
+CASE_STUDY_SQL = """
+select
+    signup_rate, signups_viewed_share, non_signups_not_viewed_share,
+    signup_rate_viewed, signup_rate_not_viewed, lift, z_score, p_value,
+    period_start_date, period_end_date, new_visitors, signups
+from marts.rpt_benefit_page_effect
+where period_type = 'window'
+"""
+
+STAGES_SQL = """
+select funnel_stage, count(*) as persons
+from marts.fct_funnel_stages
+group by funnel_stage, funnel_stage_rank
+order by funnel_stage_rank
+"""
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
+    cursor = con.execute(sql)
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()[0][0]
+    )
+
+
+def _pct(value: float | None, digits: int = 1) -> str:
+    return "n/a" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def collect(con: duckdb.DuckDBPyConnection) -> dict:
+    """Every figure the report prints, as plain data (also the --json output)."""
+    report: dict = {
+        "headline": _rows(con, HEADLINE_SQL)[0],
+        "case_study": _rows(con, CASE_STUDY_SQL)[0],
+        "stages": _rows(con, STAGES_SQL),
+    }
+    if _has_table(con, "marts", "rpt_vip_price_affinity"):
+        report["price_affinity"] = _rows(
+            con,
+            "select * from marts.rpt_vip_price_affinity "
+            "where segment_type = 'membership_grade' order by segment_rank",
+        )
+    return report
+
+
+def render(report: dict) -> str:
+    head = report["headline"]
+    case = report["case_study"]
+    lines = [
+        "Headline figures (analysis window "
+        f"{case['period_start_date']} .. {case['period_end_date']})",
+        f"  visitors                 {head['visitors']:>10,}",
+        f"  share of new visitors    {_pct(head['new_visitor_share']):>10}   (case study: 82%)",
+        f"  members                  {head['members']:>10,}",
+        f"  signup rate              {_pct(head['signup_rate'], 2):>10}   (case study: 1.23%)",
+        f"  buyers                   {head['buyers']:>10,}",
+        f"  repeat buyers            {head['repeat_buyers']:>10,}",
+        f"  loyal customers          {head['loyal_customers']:>10,}",
+        "",
+        "Visitor -> member: the benefit page (new visitors of the window)",
+        f"  sign-ups who had viewed the benefit page     {_pct(case['signups_viewed_share']):>7}"
+        "   (case study: 82%)",
+        f"  non-sign-ups who had not viewed it           "
+        f"{_pct(case['non_signups_not_viewed_share']):>7}   (case study: 73%)",
+        f"  signup rate with a view / without            {_pct(case['signup_rate_viewed'], 2)}"
+        f" / {_pct(case['signup_rate_not_viewed'], 2)}",
+        f"  lift {case['lift']:.2f}x, z = {case['z_score']:.2f}, "
+        + ("p < 0.000001" if case["p_value"] < 1e-6 else f"p = {case['p_value']:.2g}"),
+        "",
+        "Persons by current funnel stage",
+    ]
+    lines += [f"  {row['funnel_stage']:<22} {row['persons']:>10,}" for row in report["stages"]]
+    if "price_affinity" in report:
+        lines += ["", "VIP price affinity by membership grade (at the time of the order)"]
+        lines += [
+            f"  {row['segment']:<10} avg unit price {row['avg_unit_price']:>12,.0f}"
+            f"   premium-tier share {_pct(row.get('premium_tier_share'))}"
+            for row in report["price_affinity"]
+        ]
+    return "\n".join(lines)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="print the headline figures of a built warehouse",
+        description="Read the marts of a built DuckDB file (read-only) and print the "
+        "headline figures, the case study's benefit-page analysis and the funnel stages.",
+    )
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=Path("data/shopfunnel.duckdb"),
+        help="the built DuckDB file (default data/shopfunnel.duckdb)",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.db.exists():
+        print(f"report: {args.db} not found: run `make demo` (or dbt build) first", file=sys.stderr)
+        return 2
+    con = duckdb.connect(str(args.db), read_only=True)
+    try:
+        if not _has_table(con, "marts", "rpt_benefit_page_effect"):
+            print(f"report: {args.db} has no marts yet: run dbt build first", file=sys.stderr)
+            return 2
+        report = collect(con)
+    finally:
+        con.close()
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        print(render(report))
+    return 0
