@@ -69,7 +69,9 @@ class Generator:
         self.con = duckdb.connect()
         self.con.execute("set threads = 2")
         self.con.execute("set TimeZone = 'UTC'")
-        self.con.execute("set preserve_insertion_order = true")
+        # row order carries no meaning (ids and randomness come from keys): let DuckDB
+        # build and write in parallel
+        self.con.execute("set preserve_insertion_order = false")
         start = datetime(
             params.start_date.year, params.start_date.month, params.start_date.day, tzinfo=UTC
         )
@@ -392,20 +394,27 @@ class Generator:
                 hit,
                 'P' || lpad((1 + floor(u2(person_idx * 64 + s_idx, hit, 'product') * {p.products}))::varchar, 5, '0')
                     as product_pick,
+                (person_idx * 64 + s_idx) * 64 + hit + 3 as hit_key,
                 u2(person_idx * 64 + s_idx, hit, 'utm_filled') < {p.utm_columns_filled_share} as utm_filled
             from hits
         """
 
     def decorate_sql(self, hits: str) -> str:
-        """Turn hits into raw event rows: URLs, referrers, UTM tags, user agents, loaded_at."""
+        """Turn hits into raw event rows: URLs, referrers, UTM tags, user agents, loaded_at.
+
+        With dirt on, some plain page views get a malformed URL and some rows a late load
+        (real rows, kept and flagged by staging).
+        """
+        p = self.p
+        dirt_sql = "true" if p.dirt else "false"
         return f"""
             with hits as ({hits}),
             tagged as (
                 select
                     *,
                     case channel
-                        when 'keyword_search_ad' then case when u(event_id, 'src') < 0.6 then 'google' else 'naver' end
-                        when 'paid_social' then case when u(event_id, 'src') < 0.5 then 'facebook' else 'instagram' end
+                        when 'keyword_search_ad' then case when u(hit_key, 'src') < 0.6 then 'google' else 'naver' end
+                        when 'paid_social' then case when u(hit_key, 'src') < 0.5 then 'facebook' else 'instagram' end
                         when 'email' then 'newsletter'
                         when 'sms' then 'sms'
                     end as tag_source,
@@ -416,24 +425,24 @@ class Generator:
                         when 'sms' then 'sms'
                     end as tag_medium,
                     case channel
-                        when 'keyword_search_ad' then case when u(event_id, 'cmp') < 0.5 then 'brand_kw' else 'generic_kw' end
+                        when 'keyword_search_ad' then case when u(hit_key, 'cmp') < 0.5 then 'brand_kw' else 'generic_kw' end
                         when 'paid_social' then 'spring_look'
                         when 'email' then 'weekly_news'
                         when 'sms' then 'member_offer'
                     end as tag_campaign,
                     case when channel = 'keyword_search_ad' then
                         ['running shoes', 'linen shirt', 'leather bag', 'shop example', 'new arrivals']
-                            [1 + floor(u(event_id, 'term') * 5)::int]
+                            [1 + floor(u(hit_key, 'term') * 5)::int]
                     end as tag_term,
                     case page_kind
                         when 'landing' then
-                            case when u(event_id, 'landing') < 0.5 then '/products/' || product_pick
-                                when u(event_id, 'landing') < 0.8 then '/' else '/new-arrivals' end
+                            case when u(hit_key, 'landing') < 0.5 then '/products/' || product_pick
+                                when u(hit_key, 'landing') < 0.8 then '/' else '/new-arrivals' end
                         when 'benefit' then '/member-benefits'
                         when 'signup' then '/signup/complete'
                         when 'login' then '/login'
                         when 'product' then '/products/' || product_pick
-                        when 'category' then '/category/' || ['outer', 'tops', 'shoes', 'bags'][1 + floor(u(event_id, 'cat') * 4)::int]
+                        when 'category' then '/category/' || ['outer', 'tops', 'shoes', 'bags'][1 + floor(u(hit_key, 'cat') * 4)::int]
                         when 'home' then '/'
                         when 'search' then '/search'
                         when 'new' then '/new-arrivals'
@@ -451,6 +460,11 @@ class Generator:
                 anonymous_id,
                 member_id,
                 event_name,
+                case when {dirt_sql} and event_name = 'page_view'
+                        and page_kind not in ('benefit', 'signup', 'login', 'landing')
+                        and u(hit_key, 'bad_url') < {p.malformed_url_rate}
+                    then case when u(hit_key, 'url_kind') < 0.5 then 'htp:/broken link' else '::' end
+                    else
                 '{SITE}' || path || case
                     when page_kind = 'landing' and tag_medium is not null then
                         '?utm_source=' || tag_source || '&utm_medium=' || tag_medium
@@ -458,18 +472,18 @@ class Generator:
                         || coalesce('&utm_term=' || replace(tag_term, ' ', '%20'), '')
                     when page_kind = 'search' then '?q=linen'
                     else ''
-                end as page_url,
+                end end as page_url,
                 case
                     when page_kind <> 'landing' then '{SITE}/'
                     when channel in ('keyword_search_ad', 'organic_search') then
-                        case when u(event_id, 'engine') < 0.6 then 'https://www.google.com/search?q=shop'
+                        case when u(hit_key, 'engine') < 0.6 then 'https://www.google.com/search?q=shop'
                             else 'https://search.naver.com/search.naver?query=shop' end
                     when channel in ('organic_social', 'paid_social') then
-                        case when u(event_id, 'social') < 0.5 then 'https://www.instagram.com/'
+                        case when u(hit_key, 'social') < 0.5 then 'https://www.instagram.com/'
                             else 'https://m.facebook.com/' end
                     when channel = 'referral' then
                         ['https://blog.example.net/review', 'https://www.fashion-news.example/best-10']
-                            [1 + floor(u(event_id, 'ref') * 2)::int]
+                            [1 + floor(u(hit_key, 'ref') * 2)::int]
                 end as referrer_url,
                 case when page_kind = 'landing' and utm_filled then tag_source end as utm_source,
                 case when page_kind = 'landing' and utm_filled then tag_medium end as utm_medium,
@@ -483,8 +497,12 @@ class Generator:
                  'Mozilla/5.0 (Linux; Android 14; SM-S921N) AppleWebKit/537.36 Chrome/124.0 Mobile Safari/537.36',
                  'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 Version/17.4 Safari/605.1.15']
                     [1 + floor(u(anonymous_id, 'ua') * 4)::int] as user_agent,
-                event_at + to_microseconds((60e6 + u(event_id, 'load') * 3540e6)::bigint) as loaded_at,
-                page_kind
+                case when {dirt_sql} and u(hit_key, 'late') < {p.late_event_rate}
+                    then event_at + to_microseconds((2 * 86400e6 + u(hit_key, 'late_by') * 8 * 86400e6)::bigint)
+                    else event_at + to_microseconds((60e6 + u(hit_key, 'load') * 3540e6)::bigint)
+                end as loaded_at,
+                page_kind,
+                hit_key
             from tagged
         """
 
@@ -896,11 +914,11 @@ class Generator:
             if p.dirt:
                 self._dirty_events(dirt_totals)
             part += 1
+            # written in generation order: sorting 2M wide rows would double the cost
             total += self._write(
                 "events",
-                "select * exclude (page_kind) from chunk_events",
+                "select * exclude (page_kind, hit_key) from chunk_events",
                 f"{part:05d}",
-                "event_at, event_id",
             )
             rate = total / max(time.perf_counter() - started, 1e-9)
             self.progress(
@@ -909,12 +927,20 @@ class Generator:
         # purchase visits: cart, checkout, order confirmation of every web order
         self.con.execute(f"""
             create or replace table chunk_events as
-            with visits as (
+            with first_products as (
+                select order_id, min(product_id) as first_product_id
+                from lines_truth
+                group by order_id
+            ),
+            visits as (
                 select
                     orders_truth.*,
+                    first_products.first_product_id,
                     step,
                     anon(person_idx, 0) as anonymous_id
-                from orders_truth, (select unnest(range(3)) as step)
+                from orders_truth
+                join first_products using (order_id)
+                cross join (select unnest(range(3)) as step)
                 where has_events
             )
             select
@@ -929,7 +955,7 @@ class Generator:
                 null::varchar as utm_medium,
                 null::varchar as utm_campaign,
                 null::varchar as utm_term,
-                case when step <> 1 then (select min(product_id) from lines_truth where lines_truth.order_id = visits.order_id) end
+                case when step <> 1 then first_product_id end
                     as product_id,
                 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1'
                     as user_agent,
@@ -939,14 +965,11 @@ class Generator:
         """)
         part += 1
         total += self._write(
-            "events",
-            "select * exclude (page_kind) from chunk_events",
-            f"{part:05d}",
-            "event_at, event_id",
+            "events", "select * exclude (page_kind) from chunk_events", f"{part:05d}", "event_at"
         )
         if p.dirt:
             part += 1
-            bots = self._write("events", self._bot_sql(), f"{part:05d}", "event_at, event_id")
+            bots = self._write("events", self._bot_sql(), f"{part:05d}", "event_at")
             dirt_totals["bot_events"] = bots
             dirt_totals["bot_visitors"] = round(p.bot_visitor_rate * p.visitors)
             total += bots
@@ -955,83 +978,89 @@ class Generator:
         return total
 
     def _dirty_events(self, totals: dict[str, int]) -> None:
-        """Add the tracker's dirt to chunk_events, counting each kind."""
+        """Count the flagged real rows and add the extra dirt rows, in one pass each."""
         p = self.p
         con = self.con
-        ineligible = "page_kind in ('benefit', 'signup', 'login', 'landing')"
-
-        def add(kind: str, sql: str) -> None:
-            con.execute(f"create or replace table dirt as {sql}")
-            totals[kind] = totals.get(kind, 0) + self._count("dirt")
-            con.execute("insert into chunk_events select * from dirt")
-
-        # flags on real rows (kept by staging): late loads and malformed URLs
-        late = con.execute(f"""
-            update chunk_events
-            set loaded_at = event_at + to_microseconds((2 * 86400e6 + u(event_id, 'late_by') * 8 * 86400e6)::bigint)
-            where u(event_id, 'late') < {p.late_event_rate}
-        """).fetchall()[0][0]
-        totals["late_events"] = totals.get("late_events", 0) + int(late)
-        bad_url = con.execute(f"""
-            update chunk_events
-            set page_url = case when u(event_id, 'url_kind') < 0.5 then 'htp:/broken link' else '::' end
-            where event_name = 'page_view' and not ({ineligible})
-              and u(event_id, 'bad_url') < {p.malformed_url_rate}
-        """).fetchall()[0][0]
-        totals["malformed_urls"] = totals.get("malformed_urls", 0) + int(bad_url)
-        con.execute("create or replace table chunk_base as select * from chunk_events")
-        base = "select * from chunk_base where u(event_id, '{purpose}') < {rate}"
-        add(
-            "unknown_event_names",
-            f"""
-            select * replace ('unk_' || event_id as event_id,
-                ['scroll_depth', 'video_play', 'heartbeat'][1 + floor(u(event_id, 'unk_name') * 3)::int]
-                    as event_name,
-                event_at + interval 1 second as event_at,
-                event_at + interval 5 minute as loaded_at)
-            from ({base.format(purpose="unknown", rate=p.unknown_event_name_rate)})
-            where page_url like 'https://%'
-        """,
+        flagged = con.execute("""
+            select
+                count(*) filter (where loaded_at > event_at + interval 1 day),
+                count(*) filter (where page_url in ('htp:/broken link', '::'))
+            from chunk_events
+        """).fetchall()[0]
+        totals["late_events"] = totals.get("late_events", 0) + int(flagged[0])
+        totals["malformed_urls"] = totals.get("malformed_urls", 0) + int(flagged[1])
+        # one uniform draw per row picks at most one kind of extra row
+        kinds = [
+            ("unknown_event_names", p.unknown_event_name_rate),
+            ("duplicate_events", p.duplicate_event_rate),
+            ("future_events", p.future_event_rate),
+            ("null_anonymous_ids", p.null_anonymous_id_rate),
+            ("malformed_anonymous_ids", p.malformed_anonymous_id_rate),
+            ("malformed_member_ids", p.malformed_member_id_rate),
+        ]
+        bounds, low = [], 0.0
+        for kind, rate in kinds:
+            bounds.append((kind, low, low + rate))
+            low += rate
+        kind_sql = " ".join(
+            f"when u(hit_key, 'dirt') >= {lo!r} and u(hit_key, 'dirt') < {hi!r} then '{kind}'"
+            for kind, lo, hi in bounds
         )
-        add(
-            "duplicate_events",
-            f"""
-            select * replace (loaded_at + interval 3 hour as loaded_at)
-            from ({base.format(purpose="dup", rate=p.duplicate_event_rate)})
-        """,
-        )
-        add(
-            "future_events",
-            f"""
-            select * replace ('fut_' || event_id as event_id,
-                loaded_at + to_microseconds((2 * 86400e6 + u(event_id, 'fut_by') * 20 * 86400e6)::bigint)
-                    as event_at)
-            from ({base.format(purpose="future", rate=p.future_event_rate)})
-        """,
-        )
-        add(
-            "null_anonymous_ids",
-            f"""
-            select * replace ('nul_' || event_id as event_id, null::varchar as anonymous_id)
-            from ({base.format(purpose="null_anon", rate=p.null_anonymous_id_rate)})
-        """,
-        )
-        add(
-            "malformed_anonymous_ids",
-            f"""
-            select * replace ('mal_' || event_id as event_id,
-                ['', 'undefined', 'a b c', 'null'][1 + floor(u(event_id, 'mal_kind') * 4)::int] as anonymous_id)
-            from ({base.format(purpose="mal_anon", rate=p.malformed_anonymous_id_rate)})
-        """,
-        )
-        add(
-            "malformed_member_ids",
-            f"""
-            select * replace ('mmi_' || event_id as event_id,
-                ['M 000', '???', 'member#1'][1 + floor(u(event_id, 'mmi_kind') * 3)::int] as member_id)
-            from ({base.format(purpose="mal_member", rate=p.malformed_member_id_rate)})
-        """,
-        )
+        con.execute(f"""
+            create or replace table dirt as
+            with picked as (
+                select *, case {kind_sql} end as dirt_kind
+                from chunk_events
+                where u(hit_key, 'dirt') < {low!r}
+            )
+            select
+                case dirt_kind
+                    when 'unknown_event_names' then 'unk_' || event_id
+                    when 'future_events' then 'fut_' || event_id
+                    when 'null_anonymous_ids' then 'nul_' || event_id
+                    when 'malformed_anonymous_ids' then 'mal_' || event_id
+                    when 'malformed_member_ids' then 'mmi_' || event_id
+                    else event_id
+                end as event_id,
+                case dirt_kind
+                    when 'unknown_event_names' then event_at + interval 1 second
+                    when 'future_events' then loaded_at + to_microseconds(
+                        (2 * 86400e6 + u(hit_key, 'fut_by') * 20 * 86400e6)::bigint)
+                    else event_at
+                end as event_at,
+                case dirt_kind
+                    when 'null_anonymous_ids' then null
+                    when 'malformed_anonymous_ids' then
+                        ['', 'undefined', 'a b c', 'null'][1 + floor(u(hit_key, 'mal_kind') * 4)::int]
+                    else anonymous_id
+                end as anonymous_id,
+                case dirt_kind
+                    when 'malformed_member_ids' then
+                        ['M 000', '???', 'member#1'][1 + floor(u(hit_key, 'mmi_kind') * 3)::int]
+                    else member_id
+                end as member_id,
+                case dirt_kind
+                    when 'unknown_event_names' then
+                        ['scroll_depth', 'video_play', 'heartbeat'][1 + floor(u(hit_key, 'unk_name') * 3)::int]
+                    else event_name
+                end as event_name,
+                * exclude (event_id, event_at, anonymous_id, member_id, event_name, loaded_at, dirt_kind),
+                case dirt_kind
+                    when 'unknown_event_names' then event_at + interval 5 minute
+                    when 'duplicate_events' then loaded_at + interval 3 hour
+                    else loaded_at
+                end as loaded_at,
+                dirt_kind
+            from picked
+            -- an unknown-event copy of a row with a malformed URL would be a second malformed URL
+            where not (dirt_kind = 'unknown_event_names' and page_url not like 'https://%')
+        """)
+        for kind, count in con.execute(
+            "select dirt_kind, count(*) from dirt group by 1"
+        ).fetchall():
+            totals[kind] = totals.get(kind, 0) + int(count)
+        columns = ", ".join(row[0] for row in con.execute("describe chunk_events").fetchall())
+        con.execute(f"insert into chunk_events select {columns} from dirt")
 
     def _bot_sql(self) -> str:
         p = self.p
