@@ -1,0 +1,69 @@
+-- Action 1 (visitor -> member): retarget visitors who came from keyword search ads and left
+-- without signing up, with an ad about the member benefits. One row per person: not a
+-- member at the as-of date, at least one keyword_search_ad session, last seen within var
+-- retargeting_recency_days of the as-of date. The device to retarget is the last one seen.
+with
+
+sessions as (
+    select * from {{ ref('fct_sessions') }}
+),
+
+persons as (
+    select * from {{ ref('dim_persons') }}
+),
+
+as_of as (
+    select * from {{ ref('int_as_of_date') }}
+),
+
+visits_to_date as (
+    select sessions.*
+    from sessions
+    cross join as_of
+    where sessions.session_date <= as_of.as_of_date
+),
+
+visitors as (
+    select
+        person_id,
+        count(*) filter (where channel_group = 'keyword_search_ad') as keyword_ad_sessions,
+        max(session_started_at) filter (where channel_group = 'keyword_search_ad')
+            as last_keyword_ad_session_at,
+        max(session_ended_at) as last_seen_at,
+        arg_max(anonymous_id, session_ended_at) as last_anonymous_id,
+        bool_or(has_viewed_member_benefits) as has_viewed_member_benefits
+    from visits_to_date
+    group by person_id
+),
+
+eligible as (
+    select
+        visitors.*,
+        as_of.as_of_date
+    from visitors
+    inner join persons
+        on visitors.person_id = persons.person_id
+    cross join as_of
+    where visitors.keyword_ad_sessions > 0
+        and (persons.signed_up_at is null or cast(persons.signed_up_at as date) > as_of.as_of_date)
+        and cast(visitors.last_seen_at as date)
+        > as_of.as_of_date - to_days({{ var('retargeting_recency_days') }})
+),
+
+final as (
+    select
+        cast(person_id as varchar) as person_id,
+        cast(last_anonymous_id as varchar) as anonymous_id,
+        cast('aud_signup_retargeting' as varchar) as audience_name,
+        cast('member_benefits' as varchar) as recommended_creative,
+        cast(keyword_ad_sessions as bigint) as keyword_ad_sessions,
+        cast(has_viewed_member_benefits as boolean) as has_viewed_member_benefits,
+        cast({{ is_in_holdout('person_id', 'aud_signup_retargeting', 'as_of_date') }} as boolean)
+            as is_holdout,
+        cast(as_of_date as date) as as_of_date,
+        cast(last_keyword_ad_session_at as timestamp) as last_keyword_ad_session_at,
+        cast(last_seen_at as timestamp) as last_seen_at
+    from eligible
+)
+
+select * from final

@@ -1,0 +1,53 @@
+-- One row per order line, with the product's list price and price tier, and whether it was
+-- bought as a new release (within var new_release_days of the product's release) and
+-- whether it was bought discounted (below list price, or on an order with a coupon).
+with
+
+order_items as (
+    select * from {{ ref('stg_shop__order_items') }}
+),
+
+orders as (
+    select * from {{ ref('fct_orders') }}
+),
+
+products as (
+    select * from {{ ref('int_products_priced') }}
+),
+
+final as (
+    select
+        cast(order_items.order_item_id as varchar) as order_item_id,
+        cast(order_items.order_id as varchar) as order_id,
+        cast(orders.person_id as varchar) as person_id,
+        cast(order_items.product_id as varchar) as product_id,
+        cast(products.category as varchar) as category,
+        cast(orders.membership_grade_at_order as varchar) as membership_grade_at_order,
+        cast(orders.grade_rank_at_order as integer) as grade_rank_at_order,
+        cast(products.price_tier as integer) as price_tier,
+        cast(order_items.quantity as bigint) as quantity,
+        cast(order_items.unit_price as decimal(18, 2)) as unit_price,
+        cast(products.list_price as decimal(18, 2)) as list_price,
+        cast(order_items.line_total as decimal(18, 2)) as line_total,
+        cast(coalesce(
+            orders.ordered_at >= products.released_at
+            and orders.ordered_at < products.released_at + to_days({{ var('new_release_days') }}),
+            false
+        ) as boolean) as is_new_release,
+        cast(
+            order_items.unit_price < coalesce(products.list_price, order_items.unit_price)
+            or orders.coupon_code is not null
+            as boolean
+        ) as is_discounted,
+        cast(coalesce(products.is_vip_exclusive, false) as boolean) as is_vip_exclusive,
+        cast(coalesce(orders.is_paid, false) as boolean) as is_paid,
+        cast(orders.ordered_at as timestamp) as ordered_at
+    from order_items
+    -- a line whose order was quarantined keeps its row, with is_paid false
+    left join orders
+        on order_items.order_id = orders.order_id
+    left join products
+        on order_items.product_id = products.product_id
+)
+
+select * from final
