@@ -278,6 +278,82 @@ AGREEMENTS: list[Agreement] = [
         "fct_funnel_stage_daily.persons (loyal) on the period's last day",
         _LOYAL_AT_PERIOD_END,
     ),
+    Agreement(
+        "revenue",
+        "sum of fct_orders.order_total where is_paid",
+        _by_period("ordered_date", "sum(order_total) filter (where is_paid)", "marts.fct_orders"),
+    ),
+    Agreement(
+        "paid_orders",
+        "count of fct_orders where is_paid",
+        _by_period("ordered_date", "count(*) filter (where is_paid)", "marts.fct_orders"),
+    ),
+    Agreement(
+        "average_order_value",
+        "sum(order_total) / count(*) of fct_orders where is_paid",
+        _by_period(
+            "ordered_date",
+            "sum(order_total) filter (where is_paid)::double"
+            " / nullif(count(*) filter (where is_paid), 0)",
+            "marts.fct_orders",
+        ),
+    ),
+    Agreement(
+        "customers",
+        "count of dim_customers by first paid order date",
+        _by_period("cast(first_order_at as date)", "count(*)", "marts.dim_customers"),
+    ),
+    Agreement(
+        "repeat_customers",
+        "count of dim_customers with paid_orders >= 2",
+        _by_period(
+            "cast(first_order_at as date)",
+            "count(*) filter (where paid_orders >= 2)",
+            "marts.dim_customers",
+        ),
+    ),
+    Agreement(
+        "repeat_purchase_rate",
+        "share of dim_customers with paid_orders >= 2",
+        _by_period(
+            "cast(first_order_at as date)",
+            "count(*) filter (where paid_orders >= 2)::double / nullif(count(*), 0)",
+            "marts.dim_customers",
+        ),
+        is_rate=True,
+    ),
+    Agreement(
+        "paid_units",
+        "sum of fct_order_items.quantity, paid orders of known persons",
+        _by_period(
+            "cast(ordered_at as date)",
+            "sum(quantity) filter (where is_paid and person_id is not null)",
+            "marts.fct_order_items",
+        ),
+    ),
+    Agreement(
+        "new_release_units",
+        "sum of fct_order_items.quantity where is_new_release, paid orders of known persons",
+        _by_period(
+            "cast(ordered_at as date)",
+            "sum(quantity) filter (where is_paid and person_id is not null and is_new_release)",
+            "marts.fct_order_items",
+        ),
+    ),
+    Agreement(
+        "new_release_share_loyal",
+        "new-release share of the paid units of persons in stage loyal "
+        "(fct_order_items, fct_funnel_stages)",
+        _by_period(
+            "cast(items.ordered_at as date)",
+            "(sum(items.quantity) filter (where items.is_new_release))::double"
+            " / nullif(sum(items.quantity), 0)",
+            "marts.fct_order_items as items inner join marts.fct_funnel_stages as stages"
+            " on items.person_id = stages.person_id",
+            "items.is_paid and stages.funnel_stage = 'loyal'",
+        ),
+        is_rate=True,
+    ),
 ]
 
 
@@ -403,6 +479,40 @@ def test_signup_rate_by_channel_agrees(
         if not all(_same(a, b) for a, b in zip(from_mf[channel], from_mart[channel], strict=True))
     ]
     assert not problems, "\n".join(problems)
+
+
+def test_new_release_share_loyal_agrees_with_report(
+    mf: MfRunner, built_db: duckdb.DuckDBPyConnection
+) -> None:
+    """All time, the metric is rpt_new_release_response's figure for the loyal segment."""
+    (row,) = mf.query(["new_release_share_loyal", "paid_units", "new_release_units"], [], None)
+    report = built_db.execute(
+        """
+        select new_release_share, units, new_release_units
+        from marts.rpt_new_release_response
+        where segment = 'loyal'
+        """
+    ).fetchall()
+    assert len(report) == 1, "rpt_new_release_response has no single 'loyal' row"
+    share, units, new_release_units = report[0]
+    assert _same(_parse(row["new_release_share_loyal"]), share), (
+        f"metric new_release_share_loyal, all time: mf query gives "
+        f"{row['new_release_share_loyal']}, rpt_new_release_response.new_release_share "
+        f"(segment loyal) gives {share}"
+    )
+    # every paid unit of a known person is in one of the report's two segments
+    totals = built_db.execute(
+        "select sum(units), sum(new_release_units) from marts.rpt_new_release_response"
+    ).fetchall()[0]
+    assert (_parse(row["paid_units"]), _parse(row["new_release_units"])) == (
+        float(totals[0]),
+        float(totals[1]),
+    ), (
+        f"metrics paid_units / new_release_units, all time: mf query gives "
+        f"{row['paid_units']} / {row['new_release_units']}, rpt_new_release_response "
+        f"(both segments) gives {totals[0]} / {totals[1]}"
+    )
+    assert units > 0 and new_release_units >= 0
 
 
 def test_every_metric_is_checked_or_derived(semantic_manifest: dict) -> None:
