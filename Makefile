@@ -50,6 +50,7 @@ demo: $(STAMP) ## Generate the default data set, build everything, print the hea
 	DUCKDB_PATH=$(DEMO_DB) $(BIN)/dbt seed --vars '{raw_path: $(DEMO_RAW)}' --full-refresh --quiet
 	DUCKDB_PATH=$(DEMO_DB) $(BIN)/dbt build --vars '{raw_path: $(DEMO_RAW)}'
 	$(BIN)/python -m shopfunnel report --db $(DEMO_DB)
+	$(BIN)/python -m shopfunnel export --db $(DEMO_DB) --out exports
 
 # ---------------------------------------------------------------- test
 .PHONY: test
@@ -97,3 +98,24 @@ clean: ## Remove build outputs and generated data (keeps .venv)
 .PHONY: distclean
 distclean: clean ## Also remove .venv
 	rm -rf $(VENV)
+
+# ---------------------------------------------------------------- slim CI
+# The pull-request logic of .github/workflows/pr.yml, run locally (src/shopfunnel/slim_ci.py).
+# On main: `make ci-state` builds the production state; on a branch: `make ci-slim` lints
+# the changed SQL, builds state:modified+ with --defer in a clone of that warehouse and
+# validates. CI_LINT_BASE=main lints what changed since the merge-base instead of vs the state.
+CI_STATE ?= target-prod
+CI_RAW ?= data/ci/raw
+CI_VISITORS ?= 2000
+CI_DAYS ?= 30
+CI_SEED ?= 11
+CI_LINT_BASE ?=
+
+.PHONY: ci-state
+ci-state: $(STAMP) ## Slim CI: build the production state (manifest + warehouse) in target-prod/
+	$(BIN)/python -m shopfunnel generate --visitors $(CI_VISITORS) --days $(CI_DAYS) --seed $(CI_SEED) --out $(CI_RAW) --quiet
+	$(BIN)/python -m shopfunnel.slim_ci build-state --state $(CI_STATE) --raw $(CI_RAW)
+
+.PHONY: ci-slim
+ci-slim: $(STAMP) ## Slim CI: lint changed SQL, build state:modified+ against target-prod/, validate
+	$(BIN)/python -m shopfunnel.slim_ci run --state $(CI_STATE) $(if $(CI_LINT_BASE),--lint-base $(CI_LINT_BASE),)

@@ -29,39 +29,55 @@ suppressed_members as (
     from members
     inner join suppression_list
         on
-            (suppression_list.suppression_type = 'member_id'
-                and members.member_id = suppression_list.suppression_value)
-            or (suppression_list.suppression_type = 'email'
-                and lower(trim(members.email)) = lower(trim(suppression_list.suppression_value)))
-            or (suppression_list.suppression_type = 'phone'
-                and regexp_replace(members.phone, '[^0-9]', '', 'g')
-                = regexp_replace(suppression_list.suppression_value, '[^0-9]', '', 'g'))
+            (
+                suppression_list.suppression_type = 'member_id'
+                and members.member_id = suppression_list.suppression_value
+            )
+            or (
+                suppression_list.suppression_type = 'email'
+                and lower(trim(members.email)) = lower(trim(suppression_list.suppression_value))
+            )
+            or (
+                suppression_list.suppression_type = 'phone'
+                and {{ normalized_phone('members.phone') }}
+                = {{ normalized_phone('suppression_list.suppression_value') }}
+            )
 ),
 
 violations as (
-    select coupon.person_id, 'coupon_without_marketing_opt_in' as broken_rule
+    select
+        coupon.person_id,
+        'coupon_without_marketing_opt_in' as broken_rule
     from coupon
     inner join members
         on coupon.member_id = members.member_id
     where not members.is_marketing_opt_in
     union all
-    select sms.person_id, 'sms_without_sms_opt_in' as broken_rule
+    select
+        sms.person_id,
+        'sms_without_sms_opt_in' as broken_rule
     from sms
     inner join members
         on sms.member_id = members.member_id
     where not members.is_sms_opt_in
     union all
-    select coupon.person_id, 'suppressed_member_in_coupon_audience' as broken_rule
+    select
+        coupon.person_id,
+        'suppressed_member_in_coupon_audience' as broken_rule
     from coupon
     inner join suppressed_members
         on coupon.member_id = suppressed_members.member_id
     union all
-    select sms.person_id, 'suppressed_member_in_sms_audience' as broken_rule
+    select
+        sms.person_id,
+        'suppressed_member_in_sms_audience' as broken_rule
     from sms
     inner join suppressed_members
         on sms.member_id = suppressed_members.member_id
     union all
-    select retargeting.person_id, 'member_in_signup_retargeting' as broken_rule
+    select
+        retargeting.person_id,
+        'member_in_signup_retargeting' as broken_rule
     from retargeting
     inner join members
         on

@@ -33,7 +33,8 @@ all_text as (
 violations as (
     select all_text.*
     from all_text
-    where all_text.text_value like '%@%'
+    where
+        all_text.text_value like '%@%'
         or regexp_full_match(
             trim(all_text.text_value), '[+]?(82)?[- ]?0?1[0-9][- ]?[0-9]{3,4}[- ]?[0-9]{4}'
         )

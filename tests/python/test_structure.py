@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from shopfunnel import structure
@@ -485,4 +486,28 @@ def test_real_project_has_models(project_manifest: dict[str, Any]) -> None:
 
 def test_real_project_passes_every_rule(project_manifest: dict[str, Any]) -> None:
     violations: list[Violation] = check_manifest(project_manifest)
+    assert not violations, format_report(violations)
+
+
+def test_warehouse_columns_rule() -> None:
+    manifest = good_manifest()
+    warehouse = {
+        ("marts", "fct_orders"): ["id"],
+        ("marts", "rpt_order_items"): ["id", "line", "unit_price"],
+    }
+    for node in manifest["nodes"].values():
+        node["schema"] = "marts"
+    violations = structure.check_warehouse_columns(manifest, warehouse)
+    assert [str(v) for v in violations] == [
+        f"[warehouse_columns_documented] {_m('rpt_order_items')}: column(s) in "
+        "marts.rpt_order_items missing from its YAML: line, unit_price"
+    ]
+
+
+def test_real_warehouse_columns_are_documented(
+    project_manifest: dict[str, Any], built_db: duckdb.DuckDBPyConnection
+) -> None:
+    """Every column of every built model is in its YAML (needs the test build: make test)."""
+    warehouse = structure.warehouse_columns(built_db)
+    violations = structure.check_warehouse_columns(project_manifest, warehouse)
     assert not violations, format_report(violations)

@@ -24,7 +24,7 @@ suppressed_emails as (
 ),
 
 suppressed_phones as (
-    select distinct regexp_replace(suppression_value, '[^0-9]', '', 'g') as phone_key
+    select distinct {{ normalized_phone('suppression_value') }} as phone_key
     from suppression_list
     where suppression_type = 'phone'
 ),
@@ -50,7 +50,7 @@ flagged as (
     left join suppressed_emails
         on lower(trim(members.email)) = suppressed_emails.email_key
     left join suppressed_phones
-        on regexp_replace(members.phone, '[^0-9]', '', 'g') = suppressed_phones.phone_key
+        on {{ normalized_phone('members.phone') }} = suppressed_phones.phone_key
 ),
 
 final as (

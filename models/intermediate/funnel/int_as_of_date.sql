@@ -11,7 +11,7 @@ final as (
         {% if var('audience_as_of_date') -%}
             cast('{{ var("audience_as_of_date") }}' as date)
         {%- else -%}
-            data_end_date
+        data_end_date
         {%- endif %} as as_of_date,
         data_end_date
     from analysis_window

@@ -19,7 +19,8 @@ buyers_to_date as (
     select distinct orders.person_id
     from orders
     cross join as_of
-    where orders.is_paid and orders.person_id is not null
+    where
+        orders.is_paid and orders.person_id is not null
         and cast(orders.ordered_at as date) <= as_of.as_of_date
 ),
 
@@ -31,7 +32,8 @@ eligible as (
     cross join as_of
     left join buyers_to_date
         on members.person_id = buyers_to_date.person_id
-    where buyers_to_date.person_id is null
+    where
+        buyers_to_date.person_id is null
         and members.can_send_marketing
         and cast(members.signed_up_at as date) <= as_of.as_of_date
         and cast(members.signed_up_at as date)

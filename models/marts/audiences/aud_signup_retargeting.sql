@@ -2,6 +2,8 @@
 -- without signing up, with an ad about the member benefits. One row per person: not a
 -- member at the as-of date, at least one keyword_search_ad session, last seen within var
 -- retargeting_recency_days of the as-of date. The device to retarget is the last one seen.
+-- A person who became a member after the as-of date (only with an as-of date in the past)
+-- is left out when that member opted out of marketing or is on the suppression list.
 with
 
 sessions as (
@@ -10,6 +12,10 @@ sessions as (
 
 persons as (
     select * from {{ ref('dim_persons') }}
+),
+
+members as (
+    select * from {{ ref('int_members_contactable') }}
 ),
 
 as_of as (
@@ -44,8 +50,12 @@ eligible as (
     inner join persons
         on visitors.person_id = persons.person_id
     cross join as_of
-    where visitors.keyword_ad_sessions > 0
+    left join members
+        on visitors.person_id = members.person_id
+    where
+        visitors.keyword_ad_sessions > 0
         and (persons.signed_up_at is null or cast(persons.signed_up_at as date) > as_of.as_of_date)
+        and (members.person_id is null or members.can_send_marketing)
         and cast(visitors.last_seen_at as date)
         > as_of.as_of_date - to_days({{ var('retargeting_recency_days') }})
 ),

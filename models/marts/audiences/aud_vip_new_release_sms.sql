@@ -1,7 +1,12 @@
 -- Action 3 (repeat buyer -> loyal): text top customers first when a new product launches.
 -- Loyal members (loyal by the as-of date) who allow SMS (suppression list applied), ranked
--- by new-release affinity: the share of their paid units bought as new releases, within
--- var vip_sms_category when set. Phone hashed, never in clear.
+-- by new-release affinity: the share of their paid units, up to the as-of date, bought as
+-- new releases. Optionally for one category (var vip_sms_category) or one release (var
+-- vip_sms_release_product_id: affinity within that product's category, and members who
+-- already bought it are left out). Phone hashed, never in clear.
+{%- set category = var('vip_sms_category') %}
+{%- set release = var('vip_sms_release_product_id') %}
+
 with
 
 members as (
@@ -16,24 +21,56 @@ order_items as (
     select * from {{ ref('fct_order_items') }}
 ),
 
+products as (
+    select * from {{ ref('int_products_priced') }}
+),
+
 as_of as (
     select * from {{ ref('int_as_of_date') }}
 ),
 
-purchases as (
+focus as (
+    -- the category the affinity is measured on; null = every category
     select
-        order_items.person_id,
-        sum(order_items.quantity) as units,
-        coalesce(sum(order_items.quantity) filter (where order_items.is_new_release), 0)
-            as new_release_units
+        {% if release -%}
+            coalesce(
+                (select category from products where product_id = '{{ release }}'),
+                error('var vip_sms_release_product_id: product {{ release }} is not in the catalogue')
+            )
+        {%- elif category -%}
+            lower('{{ category }}')
+        {%- else -%}
+            cast(null as varchar)
+        {%- endif %} as category,
+        cast({{ "'" ~ release ~ "'" if release else 'null' }} as varchar) as release_product_id
+),
+
+paid_lines as (
+    select order_items.*
     from order_items
     cross join as_of
-    where order_items.is_paid
+    where
+        order_items.is_paid
         and cast(order_items.ordered_at as date) <= as_of.as_of_date
-        {% if var('vip_sms_category') -%}
-        and order_items.category = '{{ var("vip_sms_category") }}'
-        {%- endif %}
-    group by order_items.person_id
+),
+
+purchases as (
+    select
+        paid_lines.person_id,
+        sum(paid_lines.quantity) as units,
+        coalesce(sum(paid_lines.quantity) filter (where paid_lines.is_new_release), 0)
+            as new_release_units
+    from paid_lines
+    cross join focus
+    where focus.category is null or paid_lines.category = focus.category
+    group by paid_lines.person_id
+),
+
+release_buyers as (
+    select distinct paid_lines.person_id
+    from paid_lines
+    inner join focus
+        on paid_lines.product_id = focus.release_product_id
 ),
 
 eligible as (
@@ -42,6 +79,8 @@ eligible as (
         members.member_id,
         members.membership_grade,
         members.phone_sha256,
+        focus.category as category_filter,
+        focus.release_product_id,
         coalesce(purchases.units, 0) as units,
         coalesce(purchases.new_release_units, 0) as new_release_units,
         as_of.as_of_date
@@ -49,11 +88,16 @@ eligible as (
     inner join stages
         on members.person_id = stages.person_id
     cross join as_of
+    cross join focus
     left join purchases
         on members.person_id = purchases.person_id
-    where stages.funnel_stage = 'loyal'
+    left join release_buyers
+        on members.person_id = release_buyers.person_id
+    where
+        stages.funnel_stage = 'loyal'
         and cast(stages.loyal_entered_at as date) <= as_of.as_of_date
         and members.can_send_sms
+        and release_buyers.person_id is null
 ),
 
 ranked as (
@@ -70,7 +114,8 @@ final as (
         cast(phone_sha256 as varchar) as phone_sha256,
         cast('aud_vip_new_release_sms' as varchar) as audience_name,
         cast(membership_grade as varchar) as membership_grade,
-        cast(coalesce('{{ var("vip_sms_category") or "" }}', '') as varchar) as category_filter,
+        cast(category_filter as varchar) as category_filter,
+        cast(release_product_id as varchar) as release_product_id,
         cast(row_number() over (
             order by new_release_affinity desc, new_release_units desc, person_id
         ) as bigint) as affinity_rank,

@@ -31,11 +31,26 @@ as_of as (
 ),
 
 audience_members as (
-    select person_id, audience_name, is_holdout, as_of_date from retargeting
+    select
+        person_id,
+        audience_name,
+        is_holdout,
+        as_of_date
+    from retargeting
     union all
-    select person_id, audience_name, is_holdout, as_of_date from coupon
+    select
+        person_id,
+        audience_name,
+        is_holdout,
+        as_of_date
+    from coupon
     union all
-    select person_id, audience_name, is_holdout, as_of_date from sms
+    select
+        person_id,
+        audience_name,
+        is_holdout,
+        as_of_date
+    from sms
 ),
 
 new_release_buyers as (
@@ -44,7 +59,8 @@ new_release_buyers as (
         min(order_items.ordered_at) as first_new_release_at
     from order_items
     cross join as_of
-    where order_items.is_paid and order_items.is_new_release
+    where
+        order_items.is_paid and order_items.is_new_release
         and cast(order_items.ordered_at as date) > as_of.as_of_date
     group by order_items.person_id
 ),
@@ -64,30 +80,50 @@ outcomes as (
         on audience_members.person_id = new_release_buyers.person_id
 ),
 
+audience_runs as (
+    -- every audience gets a row, an empty one included
+    select
+        audience_names.audience_name,
+        as_of.as_of_date,
+        as_of.as_of_date + to_days({{ var('lift_window_days') }}) <= as_of.data_end_date
+            as has_complete_window
+    from (
+        values
+        ('aud_signup_retargeting'),
+        ('aud_first_purchase_coupon'),
+        ('aud_vip_new_release_sms')
+    ) as audience_names (audience_name)
+    cross join as_of
+),
+
 counted as (
     select
-        outcomes.audience_name,
-        outcomes.as_of_date,
-        count(*) filter (where not outcomes.is_holdout) as exported_persons,
-        count(*) filter (where outcomes.is_holdout) as holdout_persons,
-        count(*) filter (
+        audience_runs.audience_name,
+        audience_runs.as_of_date,
+        audience_runs.has_complete_window,
+        count(outcomes.person_id) filter (where not outcomes.is_holdout) as exported_persons,
+        count(outcomes.person_id) filter (where outcomes.is_holdout) as holdout_persons,
+        count(outcomes.person_id) filter (
             where not outcomes.is_holdout
             and cast(outcomes.converted_at as date) > outcomes.as_of_date
             and cast(outcomes.converted_at as date)
             <= outcomes.as_of_date + to_days({{ var('lift_window_days') }})
         ) as exported_conversions,
-        count(*) filter (
+        count(outcomes.person_id) filter (
             where outcomes.is_holdout
             and cast(outcomes.converted_at as date) > outcomes.as_of_date
             and cast(outcomes.converted_at as date)
             <= outcomes.as_of_date + to_days({{ var('lift_window_days') }})
-        ) as holdout_conversions,
-        any_value(
-            outcomes.as_of_date + to_days({{ var('lift_window_days') }}) <= as_of.data_end_date
-        ) as has_complete_window
-    from outcomes
-    cross join as_of
-    group by outcomes.audience_name, outcomes.as_of_date
+        ) as holdout_conversions
+    from audience_runs
+    left join outcomes
+        on
+            audience_runs.audience_name = outcomes.audience_name
+            and audience_runs.as_of_date = outcomes.as_of_date
+    group by
+        audience_runs.audience_name,
+        audience_runs.as_of_date,
+        audience_runs.has_complete_window
 ),
 
 tested as (
@@ -111,6 +147,7 @@ final as (
         cast(exported_rate as double) as exported_rate,
         cast(holdout_rate as double) as holdout_rate,
         cast(round({{ safe_ratio('exported_rate', 'holdout_rate') }}, 6) as double) as lift,
+        cast(round(exported_rate - holdout_rate, 6) as double) as absolute_lift,
         cast(round(z_score, 6) as double) as z_score,
         cast(round({{ normal_two_sided_p_value('z_score') }}, 6) as double) as p_value,
         cast(has_complete_window as boolean) as has_complete_window,

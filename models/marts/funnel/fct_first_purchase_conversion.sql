@@ -1,7 +1,8 @@
 -- Members by sign-up date: how many made a first paid order within the short and long
 -- windows (vars first_purchase_short_window_days / first_purchase_long_window_days, 7 and
 -- 30), the median days to the first purchase (of those who bought), and how many first
--- orders used a first-purchase coupon (var first_purchase_coupon_regex).
+-- orders used a first-purchase coupon (var first_purchase_coupon_regex). A window boundary
+-- counts: a first order exactly 7 days after the sign-up is within 7 days.
 with
 
 milestones as (
@@ -28,8 +29,12 @@ members as (
     select
         milestones.person_id,
         cast(milestones.signed_up_at as date) as signup_date,
-        date_diff('second', milestones.signed_up_at, milestones.first_paid_order_at) / 86400.0
-            as days_to_first_purchase,
+        -- an order stamped before the sign-up counts as day 0, as in the stage transitions
+        -- (greatest() skips nulls on DuckDB, so members who never bought stay null by case)
+        case
+            when milestones.first_paid_order_at < milestones.signed_up_at then 0.0
+            else date_diff('second', milestones.signed_up_at, milestones.first_paid_order_at) / 86400.0
+        end as days_to_first_purchase,
         first_orders.is_first_purchase_coupon
     from milestones
     left join first_orders

@@ -27,7 +27,8 @@ customer_orders as (
         any_value(as_of.as_of_date) as as_of_date
     from orders
     cross join as_of
-    where orders.is_paid and orders.person_id is not null
+    where
+        orders.is_paid and orders.person_id is not null
         and cast(orders.ordered_at as date) <= as_of.as_of_date
     group by orders.person_id
 ),

@@ -1,6 +1,6 @@
 -- One row per order line, with the product's list price and price tier, and whether it was
--- bought as a new release (within var new_release_days of the product's release) and
--- whether it was bought discounted (below list price, or on an order with a coupon).
+-- bought as a new release and whether it was bought discounted (the rules: macros
+-- is_new_release and is_discounted in macros/loyalty/).
 with
 
 order_items as (
@@ -29,14 +29,11 @@ final as (
         cast(order_items.unit_price as decimal(18, 2)) as unit_price,
         cast(products.list_price as decimal(18, 2)) as list_price,
         cast(order_items.line_total as decimal(18, 2)) as line_total,
-        cast(coalesce(
-            orders.ordered_at >= products.released_at
-            and orders.ordered_at < products.released_at + to_days({{ var('new_release_days') }}),
-            false
-        ) as boolean) as is_new_release,
         cast(
-            order_items.unit_price < coalesce(products.list_price, order_items.unit_price)
-            or orders.coupon_code is not null
+            {{ is_new_release('orders.ordered_at', 'products.released_at') }} as boolean
+        ) as is_new_release,
+        cast(
+            {{ is_discounted('order_items.unit_price', 'products.list_price', 'orders.coupon_code') }}
             as boolean
         ) as is_discounted,
         cast(coalesce(products.is_vip_exclusive, false) as boolean) as is_vip_exclusive,

@@ -1,49 +1,54 @@
--- Does a higher grade buy pricier products? Paid order lines by segment: membership grade
--- at the time of the order, and lifetime spend tier of the customer (quintiles of
--- dim_customers' spend). Per segment: units, average and median unit price, the mix of
--- units across price tiers, the affinity index of the premium and entry tiers (segment
--- share / overall share), the VIP-exclusive share, and whether the segment pays more on
--- average than the segment ranked just below it.
+-- Does a higher grade buy pricier products? Paid order lines up to the as-of date, by
+-- segment: membership grade at the time of the order, and the customer's spend tier
+-- (dim_customers.monetary_score: spend quintile). Per segment: units, average and median
+-- unit price, the share of units in the premium and entry price tiers with their affinity
+-- index (segment share / overall share), the VIP-exclusive share, and whether the segment
+-- pays more on average than the segment ranked just below it. The full mix across every
+-- price tier is rpt_vip_price_tier_mix.
 with
 
 order_items as (
     select * from {{ ref('fct_order_items') }}
-    where is_paid
 ),
 
 customers as (
     select * from {{ ref('dim_customers') }}
 ),
 
-spend_tiers as (
-    select
-        person_id,
-        ntile(5) over (order by spend, person_id) as spend_tier
-    from customers
+as_of as (
+    select * from {{ ref('int_as_of_date') }}
+),
+
+paid_lines as (
+    select order_items.*
+    from order_items
+    cross join as_of
+    where order_items.is_paid
+        and cast(order_items.ordered_at as date) <= as_of.as_of_date
 ),
 
 segmented as (
     select
         'membership_grade' as segment_type,
-        coalesce(order_items.membership_grade_at_order, 'UNKNOWN') as segment,
-        coalesce(order_items.grade_rank_at_order, 0) as segment_rank,
-        order_items.quantity,
-        order_items.unit_price,
-        order_items.price_tier,
-        order_items.is_vip_exclusive
-    from order_items
+        coalesce(paid_lines.membership_grade_at_order, 'UNKNOWN') as segment,
+        coalesce(paid_lines.grade_rank_at_order, 0) as segment_rank,
+        paid_lines.quantity,
+        paid_lines.unit_price,
+        paid_lines.price_tier,
+        paid_lines.is_vip_exclusive
+    from paid_lines
     union all
     select
         'spend_tier' as segment_type,
-        'spend_q' || spend_tiers.spend_tier as segment,
-        spend_tiers.spend_tier as segment_rank,
-        order_items.quantity,
-        order_items.unit_price,
-        order_items.price_tier,
-        order_items.is_vip_exclusive
-    from order_items
-    inner join spend_tiers
-        on order_items.person_id = spend_tiers.person_id
+        'spend_q' || customers.monetary_score as segment,
+        customers.monetary_score as segment_rank,
+        paid_lines.quantity,
+        paid_lines.unit_price,
+        paid_lines.price_tier,
+        paid_lines.is_vip_exclusive
+    from paid_lines
+    inner join customers
+        on paid_lines.person_id = customers.person_id
 ),
 
 overall as (
@@ -51,7 +56,7 @@ overall as (
         sum(quantity) filter (where price_tier = {{ var('price_tier_count') }})::double
         / sum(quantity) as premium_share,
         sum(quantity) filter (where price_tier = 1)::double / sum(quantity) as entry_share
-    from order_items
+    from paid_lines
 ),
 
 segments as (
@@ -70,32 +75,41 @@ segments as (
     group by segment_type, segment, segment_rank
 ),
 
+compared as (
+    select
+        *,
+        -- orders without a grade (guests, unknown members: rank 0) are no step of the ladder
+        case
+            when segment_rank > 0
+                then avg_unit_price > lag(avg_unit_price) over (
+                    partition by segment_type, segment_rank > 0 order by segment_rank
+                )
+        end as pays_more_than_lower_segment
+    from segments
+),
+
 final as (
     select
-        cast(segments.segment_type || ':' || segments.segment as varchar) as segment_id,
-        cast(segments.segment_type as varchar) as segment_type,
-        cast(segments.segment as varchar) as segment,
-        cast(segments.segment_rank as integer) as segment_rank,
-        cast(segments.units as bigint) as units,
-        cast(segments.avg_unit_price as double) as avg_unit_price,
-        cast(segments.median_unit_price as double) as median_unit_price,
-        cast(coalesce(segments.premium_tier_share, 0) as double) as premium_tier_share,
-        cast(coalesce(segments.entry_tier_share, 0) as double) as entry_tier_share,
+        cast(compared.segment_type || ':' || compared.segment as varchar) as segment_id,
+        cast(compared.segment_type as varchar) as segment_type,
+        cast(compared.segment as varchar) as segment,
+        cast(compared.segment_rank as integer) as segment_rank,
+        cast(compared.units as bigint) as units,
+        cast(compared.avg_unit_price as double) as avg_unit_price,
+        cast(compared.median_unit_price as double) as median_unit_price,
+        cast(coalesce(compared.premium_tier_share, 0) as double) as premium_tier_share,
+        cast(coalesce(compared.entry_tier_share, 0) as double) as entry_tier_share,
         cast(
-            {{ safe_ratio('coalesce(segments.premium_tier_share, 0)', 'overall.premium_share') }}
+            {{ safe_ratio('coalesce(compared.premium_tier_share, 0)', 'overall.premium_share') }}
             as double
         ) as premium_tier_affinity,
         cast(
-            {{ safe_ratio('coalesce(segments.entry_tier_share, 0)', 'overall.entry_share') }}
+            {{ safe_ratio('coalesce(compared.entry_tier_share, 0)', 'overall.entry_share') }}
             as double
         ) as entry_tier_affinity,
-        cast(coalesce(segments.vip_exclusive_share, 0) as double) as vip_exclusive_share,
-        cast(
-            segments.avg_unit_price > lag(segments.avg_unit_price) over (
-                partition by segments.segment_type order by segments.segment_rank
-            ) as boolean
-        ) as pays_more_than_lower_segment
-    from segments
+        cast(coalesce(compared.vip_exclusive_share, 0) as double) as vip_exclusive_share,
+        cast(compared.pays_more_than_lower_segment as boolean) as pays_more_than_lower_segment
+    from compared
     cross join overall
 )
 

@@ -108,6 +108,11 @@ class Generator:
             f"create macro anon(k1, k2) as 'a_' || substr(md5('{seed}-' || k1 || '-' || k2), 1, 16)"
         )
 
+    @property
+    def product_ids_sql(self) -> str:
+        """The catalogue's ids as a constant SQL list (indexing it is ~5x cheaper than lpad)."""
+        return "[" + ", ".join(f"'P{i + 1:05d}'" for i in range(self.p.products)) + "]"
+
     def sec(self, moment: datetime) -> float:
         """Seconds from the start of the history (the origin of the ts() macro)."""
         return (moment - self.h0).total_seconds()
@@ -373,7 +378,8 @@ class Generator:
                 select * from special
             )
             select
-                'ev_' || person_idx || '_' || s_idx || '_' || (hit + 3) as event_id,
+                -- one integer to text per row: hit_key is unique per hit
+                'ev_' || ((person_idx * 64 + s_idx) * 64 + hit + 3) as event_id,
                 ts(start_s + pos * hit_gap_s) as event_at,
                 anonymous_id,
                 case
@@ -392,7 +398,7 @@ class Generator:
                 person_idx,
                 s_idx,
                 hit,
-                'P' || lpad((1 + floor(u2(person_idx * 64 + s_idx, hit, 'product') * {p.products}))::varchar, 5, '0')
+                {self.product_ids_sql}[1 + floor(u2(person_idx * 64 + s_idx, hit, 'product') * {p.products})::int]
                     as product_pick,
                 (person_idx * 64 + s_idx) * 64 + hit + 3 as hit_key,
                 u2(person_idx * 64 + s_idx, hit, 'utm_filled') < {p.utm_columns_filled_share} as utm_filled

@@ -1,0 +1,130 @@
+-- The mix of paid units across every price tier, by segment (the segments of
+-- rpt_vip_price_affinity: membership grade at the time of the order, and spend tier =
+-- dim_customers.monetary_score), paid lines up to the as-of date. One row per segment and
+-- price tier, tiers a segment never bought included (0 units): the tier's share of the
+-- segment's units, its share overall, and the affinity index (segment share / overall
+-- share; above 1 = the segment over-buys that tier).
+with
+
+order_items as (
+    select * from {{ ref('fct_order_items') }}
+),
+
+customers as (
+    select * from {{ ref('dim_customers') }}
+),
+
+as_of as (
+    select * from {{ ref('int_as_of_date') }}
+),
+
+paid_lines as (
+    select order_items.*
+    from order_items
+    cross join as_of
+    where order_items.is_paid
+        and cast(order_items.ordered_at as date) <= as_of.as_of_date
+),
+
+segmented as (
+    select
+        'membership_grade' as segment_type,
+        coalesce(paid_lines.membership_grade_at_order, 'UNKNOWN') as segment,
+        coalesce(paid_lines.grade_rank_at_order, 0) as segment_rank,
+        paid_lines.quantity,
+        paid_lines.price_tier
+    from paid_lines
+    union all
+    select
+        'spend_tier' as segment_type,
+        'spend_q' || customers.monetary_score as segment,
+        customers.monetary_score as segment_rank,
+        paid_lines.quantity,
+        paid_lines.price_tier
+    from paid_lines
+    inner join customers
+        on paid_lines.person_id = customers.person_id
+),
+
+tiers as (
+    select range as price_tier
+    from range(1, {{ var('price_tier_count') }} + 1)
+),
+
+segments as (
+    select distinct
+        segment_type,
+        segment,
+        segment_rank
+    from segmented
+),
+
+segment_tiers as (
+    select
+        segments.segment_type,
+        segments.segment,
+        segments.segment_rank,
+        tiers.price_tier
+    from segments
+    cross join tiers
+),
+
+tier_units as (
+    select
+        segment_type,
+        segment,
+        price_tier,
+        sum(quantity) as units
+    from segmented
+    group by segment_type, segment, price_tier
+),
+
+overall_units as (
+    select
+        price_tier,
+        sum(quantity) as units
+    from paid_lines
+    group by price_tier
+),
+
+filled as (
+    select
+        segment_tiers.*,
+        coalesce(tier_units.units, 0) as units,
+        coalesce(overall_units.units, 0) as overall_units
+    from segment_tiers
+    left join tier_units
+        on
+            segment_tiers.segment_type = tier_units.segment_type
+            and segment_tiers.segment = tier_units.segment
+            and segment_tiers.price_tier = tier_units.price_tier
+    left join overall_units
+        on segment_tiers.price_tier = overall_units.price_tier
+),
+
+shares as (
+    select
+        *,
+        {{ safe_ratio('units', 'sum(units) over (partition by segment_type, segment)') }}
+            as tier_share,
+        {{ safe_ratio('overall_units', 'sum(overall_units) over (partition by segment_type, segment)') }}
+            as overall_tier_share
+    from filled
+),
+
+final as (
+    select
+        cast(segment_type || ':' || segment || ':' || price_tier as varchar) as segment_tier_id,
+        cast(segment_type as varchar) as segment_type,
+        cast(segment as varchar) as segment,
+        cast(segment_rank as integer) as segment_rank,
+        cast(price_tier as integer) as price_tier,
+        cast(units as bigint) as units,
+        cast(overall_units as bigint) as overall_units,
+        cast(coalesce(tier_share, 0) as double) as tier_share,
+        cast(coalesce(overall_tier_share, 0) as double) as overall_tier_share,
+        cast({{ safe_ratio('tier_share', 'overall_tier_share') }} as double) as affinity_index
+    from shares
+)
+
+select * from final

@@ -1,0 +1,454 @@
+"""Slim CI: lint, build and validate only what a change touched, against production state.
+
+The pull-request workflow (``.github/workflows/pr.yml``) and ``make ci-slim`` run this same
+code, so it can be run and tested locally::
+
+    # once: build the "production" state (what main looks like) into target-prod/
+    python -m shopfunnel.slim_ci build-state --state target-prod --raw data/ci/raw
+    # on a branch: lint the changed SQL, build state:modified+, validate
+    python -m shopfunnel.slim_ci run --state target-prod
+
+The state folder
+    ``build-state`` runs a full ``dbt build`` with the state folder as dbt's target path, so
+    the folder holds ``manifest.json`` (what ``--state`` reads), the warehouse file it
+    describes (``prod.duckdb``) and ``slim_ci_state.json`` (the warehouse file name and the
+    ``raw_path``/``raw_format`` vars of the build). On GitHub the push-to-main job builds it
+    and uploads it as the ``prod-state`` artifact; pull requests download the newest one.
+
+Why a clone of the production warehouse
+    DuckDB has no shared warehouse that a CI run could defer to: production is a file. A run
+    therefore starts from a copy of that file (the DuckDB counterpart of a zero-copy clone),
+    named like it, so the database name in the state manifest is valid in the copy. Then
+    ``dbt build --select state:modified+ --defer --state DIR`` rebuilds and tests only the
+    changed nodes and their children, in the copy; every other ref resolves to the production
+    relation (``--defer``), which is never rebuilt. The validation then sees a complete
+    warehouse: production where nothing changed, the branch's build where something did.
+
+Which SQL is linted
+    By default the SQL files that differ from the state: a ``.sql`` file under the model,
+    test, snapshot or analysis paths is changed when the state manifest has no node for it or
+    its content checksum (dbt's: sha256 of the stripped file) differs. This needs no git
+    history and matches what dbt itself will rebuild. ``--lint-base REF`` lints instead the
+    files changed since ``git merge-base REF HEAD`` (committed, staged, unstaged and untracked),
+    which also catches files the state does not know (e.g. analyses); the workflow uses it.
+
+Keep ``raw_path`` the same string as in the state build: dbt compares the rendered source
+location, so a different path marks every source (and all of the project) as modified.
+``run`` takes it from ``slim_ci_state.json`` unless ``--raw`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+STATE_FILE = "slim_ci_state.json"
+DEFAULT_STATE = "target-prod"
+DEFAULT_CI_DIR = "target/slim-ci"
+DEFAULT_DB_FILE = "prod.duckdb"
+# dbt_project.yml keys of the folders whose .sql files sqlfluff lints, with dbt's defaults
+SQL_PATH_KEYS = {
+    "model-paths": ["models"],
+    "test-paths": ["tests"],
+    "snapshot-paths": ["snapshots"],
+    "analysis-paths": ["analyses"],
+}
+LINTED_RESOURCE_TYPES = frozenset({"model", "test", "snapshot", "analysis"})
+
+
+class SlimCIError(RuntimeError):
+    """A step failed; the message names the step."""
+
+
+@dataclass(frozen=True)
+class StateInfo:
+    manifest: dict[str, Any]
+    db_file: Path | None
+    raw_path: str | None
+    raw_format: str | None
+
+
+# ------------------------------------------------------------------ small helpers
+
+
+def _bin(name: str) -> str:
+    """An executable of the running interpreter's environment (the pinned stack)."""
+    candidate = Path(sys.executable).with_name(name)
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which(name)
+    if not found:
+        raise SlimCIError(f"{name} not found next to {sys.executable} nor on PATH")
+    return found
+
+
+def _say(message: str) -> None:
+    print(f"slim-ci: {message}", flush=True)
+
+
+def _run(step: str, command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> None:
+    _say(f"{step}: {' '.join(command)}")
+    result = subprocess.run(list(command), cwd=cwd, env=dict(env))
+    if result.returncode != 0:
+        raise SlimCIError(f"step {step!r} failed (exit {result.returncode}): {' '.join(command)}")
+
+
+def _dbt_env(base: Mapping[str, str], project_dir: Path, db: Path, target: Path) -> dict[str, str]:
+    return {
+        **base,
+        "DBT_PROFILES_DIR": str(project_dir),
+        "DUCKDB_PATH": str(db),
+        "DBT_TARGET_PATH": str(target),
+        "DBT_LOG_PATH": str(target / "logs"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DO_NOT_TRACK": "1",
+    }
+
+
+def _vars(raw_path: str | None, raw_format: str | None) -> list[str]:
+    values = {"raw_path": raw_path, "raw_format": raw_format}
+    values = {key: value for key, value in values.items() if value}
+    return ["--vars", json.dumps(values)] if values else []
+
+
+def _file_checksum(path: Path) -> str:
+    """dbt's file checksum: sha256 of the UTF-8 content with surrounding whitespace stripped."""
+    return hashlib.sha256(path.read_bytes().decode("utf-8").strip().encode("utf-8")).hexdigest()
+
+
+def sql_dirs(project_dir: Path) -> list[str]:
+    """The folders (relative to the project) that hold linted SQL, from dbt_project.yml."""
+    config = yaml.safe_load((project_dir / "dbt_project.yml").read_text()) or {}
+    folders: list[str] = []
+    for key, default in SQL_PATH_KEYS.items():
+        folders += [str(folder).rstrip("/") for folder in config.get(key, default)]
+    return folders
+
+
+def _under(path: str, folders: Iterable[str]) -> bool:
+    return any(path == folder or path.startswith(folder + "/") for folder in folders)
+
+
+# ------------------------------------------------------------------ what changed
+
+
+def changed_sql_vs_state(project_dir: Path, manifest: Mapping[str, Any]) -> list[str]:
+    """SQL files (relative paths) that are new or differ from the state manifest's nodes."""
+    known: dict[str, str] = {}
+    for node in manifest.get("nodes", {}).values():
+        path = str(node.get("original_file_path", ""))
+        if node.get("resource_type") in LINTED_RESOURCE_TYPES and path.endswith(".sql"):
+            known[path] = str((node.get("checksum") or {}).get("checksum", ""))
+    # generic tests (tests/generic/*.sql) are macros: sqlfluff skips them, so do we
+    macro_files = {
+        str(macro.get("original_file_path", "")) for macro in manifest.get("macros", {}).values()
+    }
+    changed = []
+    for folder in sql_dirs(project_dir):
+        root = project_dir / folder
+        if not root.is_dir():
+            continue
+        for file in sorted(root.rglob("*.sql")):
+            relative = file.relative_to(project_dir).as_posix()
+            if relative in macro_files:
+                continue
+            if relative not in known or known[relative] != _file_checksum(file):
+                changed.append(relative)
+    return changed
+
+
+def changed_sql_vs_git(project_dir: Path, base_ref: str) -> list[str]:
+    """SQL files changed since the merge-base of base_ref and HEAD, working tree included."""
+
+    def git(*args: str) -> str:
+        result = subprocess.run(
+            ["git", *args], cwd=project_dir, capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            raise SlimCIError(f"git {' '.join(args)} failed: {result.stderr.strip()}")
+        return result.stdout
+
+    base = git("merge-base", base_ref, "HEAD").strip()
+    # both answer relative to the project folder, and only for files under it
+    names = git("diff", "--name-only", "--diff-filter=d", "--relative", base).splitlines()
+    names += git("ls-files", "--others", "--exclude-standard").splitlines()
+    folders = sql_dirs(project_dir)
+    return sorted(
+        {
+            name
+            for name in names
+            if name.endswith(".sql") and _under(name, folders) and (project_dir / name).exists()
+        }
+    )
+
+
+# ------------------------------------------------------------------ state
+
+
+def read_state(state_dir: Path, prod_db: Path | None = None) -> StateInfo:
+    manifest_path = state_dir / "manifest.json"
+    if not manifest_path.exists():
+        raise SlimCIError(
+            f"no production manifest at {manifest_path}: build it with "
+            f"`python -m shopfunnel.slim_ci build-state --state {state_dir}` (or download "
+            "the prod-state artifact of the main branch)"
+        )
+    manifest = json.loads(manifest_path.read_text())
+    info: dict[str, Any] = {}
+    if (state_dir / STATE_FILE).exists():
+        info = json.loads((state_dir / STATE_FILE).read_text())
+    db_file = prod_db
+    if db_file is None and info.get("database_file"):
+        db_file = state_dir / info["database_file"]
+    if db_file is None:
+        candidates = sorted(state_dir.glob("*.duckdb"))
+        db_file = candidates[0] if len(candidates) == 1 else None
+    return StateInfo(manifest, db_file, info.get("raw_path"), info.get("raw_format"))
+
+
+def clone_warehouse(prod_db: Path, ci_dir: Path) -> Path:
+    """Copy the production DuckDB file (and its WAL and sidecar files) into ci_dir, keeping
+    its name so the database name in the state manifest stays valid."""
+    if not prod_db.exists():
+        raise SlimCIError(f"production warehouse {prod_db} does not exist")
+    ci_dir.mkdir(parents=True, exist_ok=True)
+    clone = ci_dir / prod_db.name
+    for old in ci_dir.glob(prod_db.name + "*"):
+        if old.is_file():
+            old.unlink()
+    for file in prod_db.parent.glob(prod_db.name + "*"):
+        if file.is_file():
+            shutil.copy2(file, ci_dir / file.name)
+    return clone
+
+
+# ------------------------------------------------------------------ steps
+
+
+def lint(project_dir: Path, files: Sequence[str], ci_dir: Path, env: Mapping[str, str]) -> None:
+    if not files:
+        _say("lint: no changed SQL file")
+        return
+    _say(f"lint: {len(files)} changed SQL file(s): {', '.join(files)}")
+    lint_dir = ci_dir / "lint"
+    lint_dir.mkdir(parents=True, exist_ok=True)
+    lint_env = _dbt_env(env, project_dir, lint_dir / "lint.duckdb", lint_dir)
+    _run("lint", [_bin("sqlfluff"), "lint", *files, "--format", "human"], project_dir, lint_env)
+
+
+def validation_command(
+    project_dir: Path,
+    env: Mapping[str, str],
+    db: Path,
+    raw_path: str | None,
+    docs_dir: Path,
+    python: str = sys.executable,
+) -> list[str] | None:
+    """The `python -m shopfunnel validate` call, or None when the command does not exist
+    (another part of the project builds it; its options are read from its --help)."""
+    base = [python, "-m", "shopfunnel", "validate"]
+    probe = subprocess.run(
+        [*base, "--help"], cwd=project_dir, env=dict(env), capture_output=True, text=True
+    )
+    if probe.returncode != 0:
+        return None
+    command = [*base, "--db", str(db)]
+    if raw_path and "--raw" in probe.stdout:
+        command += ["--raw", raw_path]
+    if "--docs-dir" in probe.stdout:
+        command += ["--docs-dir", str(docs_dir)]
+    if "--project-dir" in probe.stdout:
+        command += ["--project-dir", str(project_dir)]
+    return command
+
+
+def summarize(run_results_path: Path, manifest: Mapping[str, Any]) -> str:
+    """Which nodes the build ran, by type and status, and how many models it did not touch."""
+    results = json.loads(run_results_path.read_text()).get("results", [])
+    ran = {result["unique_id"] for result in results}
+    counts = Counter((result["unique_id"].split(".", 1)[0], result["status"]) for result in results)
+    models = [uid for uid, n in manifest.get("nodes", {}).items() if n["resource_type"] == "model"]
+    deferred = [uid for uid in models if uid not in ran]
+    parts = [f"{count} {kind} {status}" for (kind, status), count in sorted(counts.items())]
+    return (
+        f"ran {len(results)} node(s): {', '.join(parts) or 'none'}; "
+        f"{len(deferred)} of {len(models)} models not rebuilt (production relations)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    project_dir = Path(args.project_dir).resolve()
+    state_dir = (project_dir / args.state).resolve()
+    ci_dir = (project_dir / args.ci_dir).resolve()
+    env = _base_env()
+
+    state = read_state(state_dir, Path(args.prod_db).resolve() if args.prod_db else None)
+    raw_path = args.raw or state.raw_path
+    raw_format = args.raw_format or state.raw_format
+    if args.raw and state.raw_path and args.raw != state.raw_path:
+        _say(
+            f"warning: --raw {args.raw!r} differs from the state's raw_path "
+            f"{state.raw_path!r}: every source will count as modified"
+        )
+    if state.db_file is None:
+        raise SlimCIError(
+            f"no production warehouse in {state_dir}: pass --prod-db or build the state with "
+            "`build-state`"
+        )
+
+    # 1. lint the changed SQL
+    if args.skip_lint:
+        _say("lint: skipped (--skip-lint)")
+    else:
+        if args.lint_base:
+            files = changed_sql_vs_git(project_dir, args.lint_base)
+            _say(f"lint: SQL changed since git merge-base with {args.lint_base}")
+        else:
+            files = changed_sql_vs_state(project_dir, state.manifest)
+            _say(f"lint: SQL that differs from the state in {state_dir}")
+        lint(project_dir, files, ci_dir, env)
+
+    # 2. build state:modified+ in a clone of production, deferring the rest
+    clone = clone_warehouse(state.db_file, ci_dir)
+    target = ci_dir / "target"
+    shutil.rmtree(target, ignore_errors=True)
+    dbt_env = _dbt_env(env, project_dir, clone, target)
+    build = [
+        _bin("dbt"),
+        "build",
+        "--select",
+        "state:modified+",
+        "--defer",
+        "--state",
+        str(state_dir),
+        *_vars(raw_path, raw_format),
+    ]
+    try:
+        _run("build", build, project_dir, dbt_env)
+    finally:
+        if (target / "run_results.json").exists():
+            _say("build: " + summarize(target / "run_results.json", state.manifest))
+
+    # 3. validation gate on the clone
+    if args.skip_validate:
+        _say("validate: skipped (--skip-validate)")
+    else:
+        command = validation_command(project_dir, env, clone, raw_path, ci_dir / "gx_docs")
+        if command is None:
+            _say("validate: `python -m shopfunnel validate` is not available yet: skipped")
+        else:
+            _run("validate", command, project_dir, env)
+
+    # 4. dbt docs of the CI warehouse (separate target path: keeps the build's run_results)
+    if args.docs:
+        docs_target = ci_dir / "docs"
+        shutil.rmtree(docs_target, ignore_errors=True)
+        docs = [_bin("dbt"), "docs", "generate", *_vars(raw_path, raw_format)]
+        _run("docs", docs, project_dir, _dbt_env(env, project_dir, clone, docs_target))
+        _say(f"docs: {docs_target / 'index.html'}")
+    _say(f"done: warehouse {clone}, dbt artifacts in {target}")
+    return 0
+
+
+def build_state(args: argparse.Namespace) -> int:
+    project_dir = Path(args.project_dir).resolve()
+    state_dir = (project_dir / args.state).resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    db = state_dir / args.db_file
+    for old in state_dir.glob(args.db_file + "*"):
+        old.unlink()
+    env = _dbt_env(_base_env(), project_dir, db, state_dir)
+    command = [_bin("dbt"), "build", *_vars(args.raw, args.raw_format)]
+    failure: SlimCIError | None = None
+    try:
+        _run("build-state", command, project_dir, env)
+    except SlimCIError as exc:
+        # dbt still wrote the manifest and built what it could: keep the state usable
+        failure = exc
+    if not (state_dir / "manifest.json").exists():
+        raise failure or SlimCIError(f"dbt wrote no manifest.json in {state_dir}")
+    info = {
+        "database_file": args.db_file,
+        "raw_path": args.raw,
+        "raw_format": args.raw_format,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    (state_dir / STATE_FILE).write_text(json.dumps(info, indent=2) + "\n")
+    _say(f"production state in {state_dir}: manifest.json, {args.db_file}, {STATE_FILE}")
+    if failure:
+        raise failure
+    return 0
+
+
+def _base_env() -> dict[str, str]:
+    return dict(os.environ)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m shopfunnel.slim_ci",
+        description="Slim CI for the dbt project: build the production state, or lint, build "
+        "(state:modified+ with --defer) and validate a change against it.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--project-dir", default=".", help="dbt project folder (default: .)")
+    common.add_argument(
+        "--state",
+        default=DEFAULT_STATE,
+        help=f"production state folder with manifest.json (default: {DEFAULT_STATE})",
+    )
+    common.add_argument("--raw-format", choices=["parquet", "csv"], default=None)
+
+    state = commands.add_parser(
+        "build-state", parents=[common], help="full dbt build into the state folder"
+    )
+    state.add_argument("--raw", required=True, help="raw data folder (dbt var raw_path)")
+    state.add_argument("--db-file", default=DEFAULT_DB_FILE, help="warehouse file name")
+    state.set_defaults(func=build_state)
+
+    slim = commands.add_parser(
+        "run", parents=[common], help="lint changed SQL, build state:modified+, validate"
+    )
+    slim.add_argument("--raw", default=None, help="raw data folder (default: the state's)")
+    slim.add_argument("--prod-db", default=None, help="production warehouse (default: state's)")
+    slim.add_argument(
+        "--ci-dir",
+        default=DEFAULT_CI_DIR,
+        help=f"work folder: warehouse clone, dbt target, lint, gx_docs (default: {DEFAULT_CI_DIR})",
+    )
+    slim.add_argument(
+        "--lint-base", default=None, help="lint SQL changed since git merge-base REF HEAD"
+    )
+    slim.add_argument("--skip-lint", action="store_true")
+    slim.add_argument("--skip-validate", action="store_true")
+    slim.add_argument("--docs", action="store_true", help="also run dbt docs generate")
+    slim.set_defaults(func=run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except SlimCIError as exc:
+        print(f"slim-ci: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
