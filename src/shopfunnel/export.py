@@ -22,6 +22,27 @@ AUDIENCES = ("aud_signup_retargeting", "aud_first_purchase_coupon", "aud_vip_new
 DROPPED_COLUMNS = ("is_holdout",)
 
 
+# clear-text contact columns must never reach an export (the marts hold hashes only)
+FORBIDDEN_COLUMNS = ("email", "phone")
+
+
+def _sql_path(path: Path) -> str:
+    """A file path as a SQL string literal."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _as_of_date(con: duckdb.DuckDBPyConnection, audience: str) -> str:
+    """The audience's as-of date (from rpt_audience_lift, which has a row per audience even
+    when the audience is empty); 'empty' when it cannot be known."""
+    rows = con.execute(
+        "select max(as_of_date) from marts.rpt_audience_lift where audience_name = ?", [audience]
+    ).fetchall()
+    if rows and rows[0][0] is not None:
+        return str(rows[0][0])
+    rows = con.execute(f"select max(as_of_date) from marts.{audience}").fetchall()
+    return str(rows[0][0]) if rows and rows[0][0] is not None else "empty"
+
+
 def export_audiences(db: Path, out: Path) -> list[dict]:
     """Write every audience's export files; return one summary per audience."""
     con = duckdb.connect(str(db), read_only=True)
@@ -39,12 +60,17 @@ def export_audiences(db: Path, out: Path) -> list[dict]:
             ]
             if not columns:
                 raise LookupError(f"{relation} not found in {db}: run dbt build first")
+            clear_text = [column for column in columns if column.lower() in FORBIDDEN_COLUMNS]
+            if clear_text:
+                raise ValueError(
+                    f"{relation} holds clear-text contact columns {clear_text}: refusing to export"
+                )
             kept = [column for column in columns if column not in DROPPED_COLUMNS]
-            as_of, exported, holdout = con.execute(
-                f"select max(as_of_date), count(*) filter (where not is_holdout), "
+            exported, holdout = con.execute(
+                f"select count(*) filter (where not is_holdout), "
                 f"count(*) filter (where is_holdout) from {relation}"
             ).fetchall()[0]
-            as_of_text = str(as_of) if as_of is not None else "empty"
+            as_of_text = _as_of_date(con, audience)
             folder = out / audience
             folder.mkdir(parents=True, exist_ok=True)
             stem = f"{audience}_{as_of_text}_{exported}rows"
@@ -53,15 +79,17 @@ def export_audiences(db: Path, out: Path) -> list[dict]:
             )
             for old in folder.glob(f"{audience}_{as_of_text}_*rows.*"):
                 old.unlink()
-            con.execute(f"copy ({select}) to '{folder / (stem + '.csv')}' (format csv, header)")
-            con.execute(f"copy ({select}) to '{folder / (stem + '.parquet')}' (format parquet)")
+            csv_file = folder / f"{stem}.csv"
+            parquet_file = folder / f"{stem}.parquet"
+            con.execute(f"copy ({select}) to {_sql_path(csv_file)} (format csv, header)")
+            con.execute(f"copy ({select}) to {_sql_path(parquet_file)} (format parquet)")
             summary = {
                 "audience": audience,
                 "as_of_date": as_of_text,
                 "rows": int(exported),
                 "holdout_rows": int(holdout),
                 "columns": kept,
-                "files": [f"{stem}.csv", f"{stem}.parquet"],
+                "files": [csv_file.name, parquet_file.name],
             }
             (folder / f"{audience}_{as_of_text}.json").write_text(json.dumps(summary, indent=2))
             summary["folder"] = str(folder)
@@ -100,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         summaries = export_audiences(args.db, args.out)
-    except LookupError as exc:
+    except (LookupError, ValueError, duckdb.Error) as exc:
         print(f"export: {exc}", file=sys.stderr)
         return 2
     for summary in summaries:

@@ -18,19 +18,31 @@ The state folder
 Why a clone of the production warehouse
     DuckDB has no shared warehouse that a CI run could defer to: production is a file. A run
     therefore starts from a copy of that file (the DuckDB counterpart of a zero-copy clone),
-    named like it, so the database name in the state manifest is valid in the copy. Then
+    named like it, so every relation name in the state manifest is valid in the copy. Then
     ``dbt build --select state:modified+ --defer --state DIR`` rebuilds and tests only the
-    changed nodes and their children, in the copy; every other ref resolves to the production
-    relation (``--defer``), which is never rebuilt. The validation then sees a complete
-    warehouse: production where nothing changed, the branch's build where something did.
+    changed nodes and their children, in the copy; every other ref reads the production
+    relation under the state manifest's name (present in the clone; ``--defer`` would point
+    at the same name if it were not), and is never rebuilt. The validation then sees a
+    complete warehouse: production where nothing changed, the branch's build where something
+    did.
+
+The steps of ``run``
+    1. lint the changed SQL with sqlfluff (own target path and DuckDB file under ``--ci-dir``);
+    2. clone the production warehouse into ``--ci-dir`` and ``dbt build --select
+       state:modified+ --defer --state DIR`` there (artifacts in ``--ci-dir/target``);
+    3. ``python -m shopfunnel validate --db <clone>`` (its options are read from its
+       ``--help``; skipped with a message when the command does not exist);
+    4. with ``--docs``: ``dbt docs generate`` into ``--ci-dir/docs``.
+    Each failing step stops the run with a message naming the step (exit 1).
 
 Which SQL is linted
     By default the SQL files that differ from the state: a ``.sql`` file under the model,
     test, snapshot or analysis paths is changed when the state manifest has no node for it or
     its content checksum (dbt's: sha256 of the stripped file) differs. This needs no git
-    history and matches what dbt itself will rebuild. ``--lint-base REF`` lints instead the
-    files changed since ``git merge-base REF HEAD`` (committed, staged, unstaged and untracked),
-    which also catches files the state does not know (e.g. analyses); the workflow uses it.
+    history and matches what dbt itself will rebuild. Generic tests (``tests/generic``) are
+    macros, which sqlfluff skips, so they are left out. ``--lint-base REF`` lints instead the
+    files changed since ``git merge-base REF HEAD`` (committed, staged, unstaged and
+    untracked): the pull request's own diff; the workflow uses it.
 
 Keep ``raw_path`` the same string as in the state build: dbt compares the rendered source
 location, so a different path marks every source (and all of the project) as modified.

@@ -60,16 +60,12 @@ def tiny_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _validate(gx: ModuleType, url: str, schema: str, expectation: Any) -> Any:
+def _validate(gx: ModuleType, url: str, expectation: Any) -> Any:
     gx_duckdb_compat.register()
     context = gx.get_context(mode="ephemeral")
     context.enable_analytics(False)
-    source = context.data_sources.add_sql(
-        name="tiny",
-        connection_string=url,
-        kwargs={"connect_args": gx_duckdb_compat.read_only_connect_args()},
-    )
-    asset = source.add_table_asset(name="rates", table_name="rates", schema_name=schema)
+    source = context.data_sources.add_sql(name="tiny", connection_string=url)
+    asset = source.add_table_asset(name="rates", table_name="rates")
     batch = asset.add_batch_definition_whole_table("whole").get_batch()
     return batch.validate(expectation)
 
@@ -86,10 +82,9 @@ def _error_messages(result: Any) -> list[str]:
 @pytest.fixture
 def engines(tiny_db: Path) -> Iterator[dict[str, sa.Engine]]:
     gx_duckdb_compat.register()
-    args = {"connect_args": gx_duckdb_compat.read_only_connect_args()}
     created = {
-        "plain": sa.create_engine(f"duckdb:///{tiny_db}", **args),
-        "compat": sa.create_engine(gx_duckdb_compat.connection_url(tiny_db), **args),
+        "plain": sa.create_engine(f"duckdb:///{tiny_db}?access_mode=read_only"),
+        "compat": sa.create_engine(gx_duckdb_compat.connection_url(tiny_db)),
     }
     yield created
     for engine in created.values():
@@ -131,6 +126,19 @@ def test_compat_dialect_reflects_columns_outside_main(engines: dict[str, sa.Engi
     assert isinstance(columns[1]["type"], sa.Double)
 
 
+def test_compat_url_sets_the_default_schema(tiny_db: Path) -> None:
+    gx_duckdb_compat.register()
+    engine = sa.create_engine(gx_duckdb_compat.connection_url(tiny_db, schema="marts"))
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text("select current_schema(), sum(rate_id) from rates")
+            ).fetchall()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in rows] == [("marts", 45)]
+
+
 def test_compat_dialect_reports_a_missing_table(engines: dict[str, sa.Engine]) -> None:
     with pytest.raises(sa.exc.NoSuchTableError):
         sa.inspect(engines["compat"]).get_columns("no_such_table", schema="marts")
@@ -147,9 +155,9 @@ def test_compat_engine_opens_the_file_read_only(engines: dict[str, sa.Engine]) -
 
 def test_without_the_layer_every_expectation_errors(gx: ModuleType, tiny_db: Path) -> None:
     result = _validate(
-        gx, f"duckdb:///{tiny_db}", "main", gx.expectations.ExpectTableRowCountToBeBetween(
-            min_value=1
-        )
+        gx,
+        f"duckdb:///{tiny_db}?access_mode=read_only",
+        gx.expectations.ExpectTableRowCountToBeBetween(min_value=1),
     )
     assert not result.success
     assert any("list index out of range" in message for message in _error_messages(result))
@@ -157,7 +165,8 @@ def test_without_the_layer_every_expectation_errors(gx: ModuleType, tiny_db: Pat
 
 def test_with_the_layer_a_passing_expectation_passes(gx: ModuleType, tiny_db: Path) -> None:
     result = _validate(
-        gx, gx_duckdb_compat.connection_url(tiny_db), "main",
+        gx,
+        gx_duckdb_compat.connection_url(tiny_db, schema="main"),
         gx.expectations.ExpectTableRowCountToBeBetween(min_value=1, max_value=10),
     )
     assert _error_messages(result) == []
@@ -167,7 +176,8 @@ def test_with_the_layer_a_passing_expectation_passes(gx: ModuleType, tiny_db: Pa
 
 def test_with_the_layer_a_rate_over_one_fails(gx: ModuleType, tiny_db: Path) -> None:
     result = _validate(
-        gx, gx_duckdb_compat.connection_url(tiny_db), "main",
+        gx,
+        gx_duckdb_compat.connection_url(tiny_db, schema="main"),
         gx.expectations.ExpectColumnValuesToBeBetween(
             column="signup_rate", min_value=0, max_value=1
         ),
@@ -180,7 +190,8 @@ def test_with_the_layer_a_rate_over_one_fails(gx: ModuleType, tiny_db: Path) -> 
 
 def test_with_the_layer_a_duplicated_key_fails(gx: ModuleType, tiny_db: Path) -> None:
     result = _validate(
-        gx, gx_duckdb_compat.connection_url(tiny_db), "main",
+        gx,
+        gx_duckdb_compat.connection_url(tiny_db, schema="main"),
         gx.expectations.ExpectColumnValuesToBeUnique(column="rate_id"),
     )
     assert _error_messages(result) == []
@@ -191,7 +202,8 @@ def test_with_the_layer_a_duplicated_key_fails(gx: ModuleType, tiny_db: Path) ->
 
 def test_with_the_layer_tables_outside_main_validate(gx: ModuleType, tiny_db: Path) -> None:
     result = _validate(
-        gx, gx_duckdb_compat.connection_url(tiny_db), "marts",
+        gx,
+        gx_duckdb_compat.connection_url(tiny_db, schema="marts"),
         gx.expectations.ExpectColumnValuesToBeBetween(
             column="signup_rate", min_value=0, max_value=1
         ),
@@ -201,11 +213,10 @@ def test_with_the_layer_tables_outside_main_validate(gx: ModuleType, tiny_db: Pa
     assert result.result["element_count"] == 10
 
 
-def test_with_the_layer_unexpected_rows_queries_count_rows(
-    gx: ModuleType, tiny_db: Path
-) -> None:
+def test_with_the_layer_unexpected_rows_queries_count_rows(gx: ModuleType, tiny_db: Path) -> None:
     result = _validate(
-        gx, gx_duckdb_compat.connection_url(tiny_db), "marts",
+        gx,
+        gx_duckdb_compat.connection_url(tiny_db, schema="marts"),
         gx.expectations.UnexpectedRowsExpectation(
             unexpected_rows_query="select * from {batch} where signup_rate >= 0.7",
             description="rates below 0.7",

@@ -6,6 +6,14 @@
 -- already bought it are left out). Phone hashed, never in clear.
 {%- set category = var('vip_sms_category') %}
 {%- set release = var('vip_sms_release_product_id') %}
+{#- the category the affinity is measured on; an unknown release fails the build -#}
+{%- set focus_category = "cast(null as varchar)" %}
+{%- if release %}
+{%- set focus_category = "coalesce(max(release_products.category), error('var "
+    ~ "vip_sms_release_product_id: product " ~ release ~ " is not in the catalogue'))" %}
+{%- elif category %}
+{%- set focus_category = "lower('" ~ category ~ "')" %}
+{%- endif %}
 
 with
 
@@ -29,20 +37,21 @@ as_of as (
     select * from {{ ref('int_as_of_date') }}
 ),
 
-focus as (
-    -- the category the affinity is measured on; null = every category
+release_products as (
     select
-        {% if release -%}
-            coalesce(
-                (select category from products where product_id = '{{ release }}'),
-                error('var vip_sms_release_product_id: product {{ release }} is not in the catalogue')
-            )
-        {%- elif category -%}
-            lower('{{ category }}')
-        {%- else -%}
-            cast(null as varchar)
-        {%- endif %} as category,
-        cast({{ "'" ~ release ~ "'" if release else 'null' }} as varchar) as release_product_id
+        product_id,
+        category
+    from products
+    where {{ "product_id = '" ~ release ~ "'" if release else 'false' }}
+),
+
+focus as (
+    -- one row: the category the affinity is measured on (null = every category) and the
+    -- release (an aggregate without group by gives one row, even with no release)
+    select
+        {{ focus_category }} as category,
+        max(release_products.product_id) as release_product_id
+    from release_products
 ),
 
 paid_lines as (
@@ -117,7 +126,7 @@ final as (
         cast(category_filter as varchar) as category_filter,
         cast(release_product_id as varchar) as release_product_id,
         cast(row_number() over (
-            order by new_release_affinity desc, new_release_units desc, person_id
+            order by new_release_affinity desc, new_release_units desc, person_id asc
         ) as bigint) as affinity_rank,
         cast(units as bigint) as units,
         cast(new_release_units as bigint) as new_release_units,

@@ -23,7 +23,8 @@ paid_lines as (
     select order_items.*
     from order_items
     cross join as_of
-    where order_items.is_paid
+    where
+        order_items.is_paid
         and cast(order_items.ordered_at as date) <= as_of.as_of_date
 ),
 

@@ -78,10 +78,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="add the tracker and export dirt, counted in the manifest (default on)",
     )
     parser.add_argument(
-        "--chunk-visitors",
+        "--chunk-events",
         type=_positive,
-        default=250_000,
-        help="visitors per events part file (bounds memory; default 250000)",
+        default=2_000_000,
+        help="about this many events per events part file, each file a successive time "
+        "range (bounds memory; default 2000000)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.set_defaults(func=run)
@@ -106,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         args.out,
         args.format,
         progress=None if args.quiet else stderr_progress,
-        chunk_visitors=args.chunk_visitors,
+        chunk_events=args.chunk_events,
     )
     manifest = generator.run()
     realized = manifest["realized"]

@@ -35,6 +35,22 @@ CHANNELS = (
     "sms",
 )
 MEMBER_TYPES = ("never", "once", "repeat", "loyal")
+EVENT_COLUMNS = (
+    "event_id",
+    "event_at",
+    "anonymous_id",
+    "member_id",
+    "event_name",
+    "page_url",
+    "referrer_url",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "product_id",
+    "user_agent",
+    "loaded_at",
+)
 CATEGORIES = ("outer", "tops", "bottoms", "shoes", "bags", "accessories", "beauty", "home")
 
 Progress = Callable[[str], None]
@@ -56,7 +72,7 @@ class Generator:
         out: Path,
         fmt: str = "parquet",
         progress: Progress | None = None,
-        chunk_visitors: int = 250_000,
+        chunk_events: int = 2_000_000,
     ) -> None:
         if fmt not in ("parquet", "csv"):
             raise ValueError(f"--format must be parquet or csv (got {fmt!r})")
@@ -65,7 +81,7 @@ class Generator:
         self.out = out
         self.fmt = fmt
         self.progress = progress or (lambda message: None)
-        self.chunk_visitors = chunk_visitors
+        self.chunk_events = chunk_events
         self.con = duckdb.connect()
         self.con.execute("set threads = 2")
         self.con.execute("set TimeZone = 'UTC'")
@@ -310,26 +326,44 @@ class Generator:
             from sessions
             join persons using (person_idx)
         """)
+        # kept in time order: each events part file reads one range of it (zone maps skip
+        # the rest) and its rows come out nearly sorted by event_at
         self.con.execute(f"""
             create or replace table sessions as
+            with identified as (
+                select
+                    *,
+                    case
+                        when device = 1 and in_shared_pair then 'a_sh' || substr(md5('{self.p.seed}-pair-' || (person_idx // 2)), 1, 14)
+                        else anon(person_idx, device)
+                    end as anonymous_id,
+                    -- logged in: a member's session after joining (always on a 2nd/3rd device)
+                    is_member and (
+                        (is_existing_member and s_idx > 0)
+                        or (not is_existing_member and s_idx > signup_s_idx)
+                    ) and (device > 0 or u2(person_idx, s_idx, 'login') < 0.6) as is_logged_in,
+                    (is_existing_member and s_idx = 0)
+                        or (not is_existing_member and signup_s_idx = s_idx) as is_signup_session
+                from sessions
+            )
             select
                 *,
-                case
-                    when device = 1 and in_shared_pair then 'a_sh' || substr(md5('{self.p.seed}-pair-' || (person_idx // 2)), 1, 14)
-                    else anon(person_idx, device)
-                end as anonymous_id,
-                -- logged in: a member's session after joining (always on a 2nd/3rd device)
-                is_member and (
-                    (is_existing_member and s_idx > 0)
-                    or (not is_existing_member and s_idx > signup_s_idx)
-                ) and (device > 0 or u2(person_idx, s_idx, 'login') < 0.6) as is_logged_in,
-                (is_existing_member and s_idx = 0)
-                    or (not is_existing_member and signup_s_idx = s_idx) as is_signup_session
-            from sessions
+                -- each device keeps its browser
+                ['Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1',
+                 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36',
+                 'Mozilla/5.0 (Linux; Android 14; SM-S921N) AppleWebKit/537.36 Chrome/124.0 Mobile Safari/537.36',
+                 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 Version/17.4 Safari/605.1.15']
+                    [1 + floor(u(anonymous_id, 'ua') * 4)::int] as user_agent
+            from identified
+            order by start_s, person_idx, s_idx
         """)
 
-    def session_hits_sql(self, lo: int, hi: int) -> str:
-        """Events of the sessions of persons [lo, hi), one row per hit."""
+    def session_hits_sql(self, lo: float, hi: float, key_filter: str = "true") -> str:
+        """Events of the sessions starting in [lo, hi) (seconds), one row per hit.
+
+        `key_filter`, an expression on `hit_key`, keeps only some hits before any column is
+        computed (the dirt pass decorates a few percent of the hits a second time).
+        """
         p = self.p
         page = _categorical(
             "u2(sessions.person_idx * 64 + sessions.s_idx, hit, 'page')",
@@ -346,42 +380,46 @@ class Generator:
             ("product", "category", "home", "search", "new", "cart", "mypage", "about"),
         )
         return f"""
-            with chunk as (
-                select * from sessions where person_idx >= {lo} and person_idx < {hi}
+            with expanded as (
+                -- hits -3, -2, -1 are the sign-up, login and benefit-page hits of the sessions
+                -- that have them; 0 is the landing hit; all in one pass over the sessions
+                select sessions.*, unnest(range(-3, n_hits)) as hit
+                from sessions
+                where start_s >= {lo!r} and start_s < {hi!r}
             ),
-            expanded as (
-                select chunk.*, unnest(range(n_hits)) as hit from chunk
-            ),
-            regular as (
-                select
-                    sessions.*,
-                    hit * 2.0 as pos,
-                    case when hit = 0 then 'landing' else {page} end as page_kind
-                from expanded as sessions
-            ),
-            special as (
-                select chunk.*, -1 as hit, 1.5 as pos, 'benefit' as page_kind
-                from chunk
-                where views_benefit and s_idx = 0
-                union all
-                select chunk.*, -2 as hit, 0.5 as pos, 'login' as page_kind
-                from chunk
-                where is_logged_in
-                union all
-                select chunk.*, -3 as hit, n_hits * 2.0 + 1 as pos, 'signup' as page_kind
-                from chunk
-                where is_signup_session
+            keyed as (
+                select *, (person_idx * 64 + s_idx) * 64 + hit + 3 as hit_key
+                from expanded
+                where hit >= 0
+                    or (hit = -1 and views_benefit and s_idx = 0)
+                    or (hit = -2 and is_logged_in)
+                    or (hit = -3 and is_signup_session)
             ),
             hits as (
-                select * from regular
-                union all
-                select * from special
+                select
+                    sessions.*,
+                    case hit
+                        when -3 then n_hits * 2.0 + 1
+                        when -2 then 0.5
+                        when -1 then 1.5
+                        else hit * 2.0
+                    end as pos,
+                    case hit
+                        when -3 then 'signup'
+                        when -2 then 'login'
+                        when -1 then 'benefit'
+                        when 0 then 'landing'
+                        else {page}
+                    end as page_kind
+                from keyed as sessions
+                where {key_filter}
             )
             select
                 -- one integer to text per row: hit_key is unique per hit
-                'ev_' || ((person_idx * 64 + s_idx) * 64 + hit + 3) as event_id,
+                'ev_' || hit_key as event_id,
                 ts(start_s + pos * hit_gap_s) as event_at,
                 anonymous_id,
+                user_agent,
                 case
                     when page_kind = 'signup' then member_id
                     when is_logged_in and pos >= 0.5 then member_id
@@ -400,7 +438,7 @@ class Generator:
                 hit,
                 {self.product_ids_sql}[1 + floor(u2(person_idx * 64 + s_idx, hit, 'product') * {p.products})::int]
                     as product_pick,
-                (person_idx * 64 + s_idx) * 64 + hit + 3 as hit_key,
+                hit_key,
                 u2(person_idx * 64 + s_idx, hit, 'utm_filled') < {p.utm_columns_filled_share} as utm_filled
             from hits
         """
@@ -498,11 +536,7 @@ class Generator:
                 case when event_name in ('product_view', 'add_to_cart', 'purchase')
                     or (page_kind = 'landing' and path like '/products/%')
                     then product_pick end as product_id,
-                ['Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1',
-                 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36',
-                 'Mozilla/5.0 (Linux; Android 14; SM-S921N) AppleWebKit/537.36 Chrome/124.0 Mobile Safari/537.36',
-                 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 Version/17.4 Safari/605.1.15']
-                    [1 + floor(u(anonymous_id, 'ua') * 4)::int] as user_agent,
+                user_agent,
                 case when {dirt_sql} and u(hit_key, 'late') < {p.late_event_rate}
                     then event_at + to_microseconds((2 * 86400e6 + u(hit_key, 'late_by') * 8 * 86400e6)::bigint)
                     else event_at + to_microseconds((60e6 + u(hit_key, 'load') * 3540e6)::bigint)
@@ -905,49 +939,63 @@ class Generator:
         return int(self.con.execute(f"select count(*) from {table}").fetchall()[0][0])
 
     # ------------------------------------------------------------------ events
-    def write_events(self) -> int:
-        p = self.p
-        total = 0
-        part = 0
-        started = time.perf_counter()
-        chunks = max(1, math.ceil(p.visitors / self.chunk_visitors))
-        dirt_totals: dict[str, int] = {}
-        for chunk in range(chunks):
-            lo, hi = chunk * self.chunk_visitors, min(p.visitors, (chunk + 1) * self.chunk_visitors)
-            self.con.execute(
-                f"create or replace table chunk_events as {self.decorate_sql(self.session_hits_sql(lo, hi))}"
-            )
-            if p.dirt:
-                self._dirty_events(dirt_totals)
-            part += 1
-            # written in generation order: sorting 2M wide rows would double the cost
-            total += self._write(
-                "events",
-                "select * exclude (page_kind, hit_key) from chunk_events",
-                f"{part:05d}",
-            )
-            rate = total / max(time.perf_counter() - started, 1e-9)
-            self.progress(
-                f"events: chunk {chunk + 1}/{chunks}, {total:,} rows ({rate:,.0f} rows/s)"
-            )
-        # purchase visits: cart, checkout, order confirmation of every web order
-        self.con.execute(f"""
-            create or replace table chunk_events as
+    def _event_slices(self) -> list[tuple[float, float]]:
+        """Successive time slices of session starts holding about chunk_events hits each."""
+        expected = self.con.execute("select coalesce(sum(n_hits + 1), 0) from sessions").fetchall()
+        chunks = max(1, math.ceil(int(expected[0][0]) / self.chunk_events))
+        edges: list[float] = [-1e18]
+        if chunks > 1:
+            fractions = ", ".join(repr(k / chunks) for k in range(1, chunks))
+            cuts = self.con.execute(
+                f"select quantile_disc(start_s, [{fractions}]) from sessions"
+            ).fetchall()[0][0]
+            edges += sorted({float(cut) for cut in cuts} - {edges[0]})
+        edges.append(1e18)
+        return list(zip(edges[:-1], edges[1:], strict=True))
+
+    def _prepare_event_sources(self) -> None:
+        """Small tables that every slice filters: purchase visits and bot visitors."""
+        self.con.execute("""
+            create table purchase_visits as
             with first_products as (
                 select order_id, min(product_id) as first_product_id
                 from lines_truth
                 group by order_id
-            ),
-            visits as (
+            )
+            select orders_truth.*, first_products.first_product_id
+            from orders_truth
+            join first_products using (order_id)
+            where has_events
+            order by ordered_s
+        """)
+        p = self.p
+        lo, hi = p.bot_hits_range
+        self.con.execute(f"""
+            create table bots as
+            select
+                b,
+                'a_bot' || lpad(b::varchar, 8, '0') as anonymous_id,
+                {lo} + floor(u(b, 'bot_hits') * {hi - lo + 1})::int as n_hits,
+                {self.sec(self.w0)} + u(b, 'bot_start') * {p.days * 86400} as start_s,
+                ['Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+                 'python-requests/2.31.0',
+                 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 HeadlessChrome/124.0 Safari/537.36',
+                 'Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)']
+                    [1 + floor(u(b, 'bot_ua') * 4)::int] as user_agent
+            from range({round(p.bot_visitor_rate * p.visitors) if p.dirt else 0}) as t(b)
+        """)
+
+    def _purchase_visits_sql(self, lo: float, hi: float) -> str:
+        """Cart, checkout and order confirmation of the web orders placed in [lo, hi)."""
+        return f"""
+            with visits as (
                 select
-                    orders_truth.*,
-                    first_products.first_product_id,
+                    purchase_visits.*,
                     step,
                     anon(person_idx, 0) as anonymous_id
-                from orders_truth
-                join first_products using (order_id)
+                from purchase_visits
                 cross join (select unnest(range(3)) as step)
-                where has_events
+                where ordered_s >= {lo!r} and ordered_s < {hi!r}
             )
             select
                 'ev_' || order_id || '_' || step as event_id,
@@ -965,36 +1013,107 @@ class Generator:
                     as product_id,
                 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1'
                     as user_agent,
-                ts(ordered_s - (2 - step) * 60 + 300) as loaded_at,
-                'purchase_visit' as page_kind
+                ts(ordered_s - (2 - step) * 60 + 300) as loaded_at
             from visits
-        """)
-        part += 1
-        total += self._write(
-            "events", "select * exclude (page_kind) from chunk_events", f"{part:05d}", "event_at"
+        """
+
+    def _bot_sql(self, lo: float, hi: float) -> str:
+        """Bot visitors whose burst of hits starts in [lo, hi)."""
+        return f"""
+            with hits as (
+                select *, unnest(range(n_hits)) as hit
+                from bots
+                where start_s >= {lo!r} and start_s < {hi!r}
+            )
+            select
+                'bot_' || b || '_' || hit as event_id,
+                ts(start_s + hit * 7) as event_at,
+                anonymous_id,
+                null::varchar as member_id,
+                'page_view' as event_name,
+                '{SITE}/products/' || {self.product_ids_sql}[1 + hit % {self.p.products}] as page_url,
+                null::varchar as referrer_url,
+                null::varchar as utm_source,
+                null::varchar as utm_medium,
+                null::varchar as utm_campaign,
+                null::varchar as utm_term,
+                null::varchar as product_id,
+                user_agent,
+                ts(start_s + hit * 7 + 600) as loaded_at
+            from hits
+        """
+
+    def _offset_condition(self) -> str:
+        """Session hits whose event_at a CSV export writes in Korean time (+09:00)."""
+        if self.fmt == "csv" and self.p.dirt:
+            return f"u(hit_key, 'tz') < {self.p.csv_non_utc_offset_rate!r}"
+        return "false"
+
+    def write_events(self) -> int:
+        """One part file per time slice: its sessions, purchase visits, bots and dirt rows.
+
+        Rows are written in the order of the session table (by session start), so each file
+        covers its own time range and row groups are nearly ordered by event_at (tight min/max
+        statistics for pruning) without the cost of a full sort.
+        """
+        p = self.p
+        con = self.con
+        self._prepare_event_sources()
+        slices = self._event_slices()
+        columns = ", ".join(EVENT_COLUMNS)
+        if self.fmt == "csv":
+            event_at = (
+                f"case when {self._offset_condition()} then "
+                "strftime(event_at::timestamp + interval 9 hour, '%Y-%m-%d %H:%M:%S.%f') || '+09:00' "
+                "else event_at::varchar end as event_at"
+            )
+            main_columns = columns.replace("event_at", event_at, 1)
+            other_columns = columns.replace("event_at", "event_at::varchar as event_at", 1)
+        else:
+            main_columns = other_columns = columns
+        total = 0
+        started = time.perf_counter()
+        dirt_totals: dict[str, int] = {}
+        folder = self.out / "events"
+        folder.mkdir(parents=True, exist_ok=True)
+        options = (
+            "format parquet, compression zstd, row_group_size 122880"
+            if self.fmt == "parquet"
+            else "format csv, header true"
         )
+        for number, (lo, hi) in enumerate(slices, start=1):
+            hits = self.session_hits_sql(lo, hi)
+            parts = [f"select {main_columns} from ({self.decorate_sql(hits)})"]
+            if p.dirt:
+                self._dirty_events(lo, hi, dirt_totals)
+                parts.append(f"select {other_columns} from dirt")
+            parts.append(f"select {other_columns} from ({self._purchase_visits_sql(lo, hi)})")
+            parts.append(f"select {other_columns} from ({self._bot_sql(lo, hi)})")
+            path = folder / f"part-{number:05d}.{self.fmt}"
+            written = con.execute(
+                f"copy ({' union all '.join(parts)}) to '{path}' ({options})"
+            ).fetchall()
+            self.files["events"].append(str(path.relative_to(self.out)))
+            total += int(written[0][0])
+            rate = total / max(time.perf_counter() - started, 1e-9)
+            self.progress(
+                f"events: part {number}/{len(slices)}, {total:,} rows ({rate:,.0f} rows/s)"
+            )
         if p.dirt:
-            part += 1
-            bots = self._write("events", self._bot_sql(), f"{part:05d}", "event_at")
-            dirt_totals["bot_events"] = bots
-            dirt_totals["bot_visitors"] = round(p.bot_visitor_rate * p.visitors)
-            total += bots
+            bots = con.execute("select count(*), coalesce(sum(n_hits), 0) from bots").fetchall()
+            dirt_totals["bot_visitors"], dirt_totals["bot_events"] = int(bots[0][0]), int(bots[0][1])
         self.dirt.update(dirt_totals)
         self.progress(f"events: {total:,} rows in {time.perf_counter() - started:.1f} s")
         return total
 
-    def _dirty_events(self, totals: dict[str, int]) -> None:
-        """Count the flagged real rows and add the extra dirt rows, in one pass each."""
+    def _dirty_events(self, lo: float, hi: float, totals: dict[str, int]) -> None:
+        """Count the flagged real rows of a slice and build its extra dirt rows (table dirt).
+
+        Only the hits that can carry dirt are decorated a second time (a few percent), not
+        the whole slice: every dirt decision is a function of the hit's key.
+        """
         p = self.p
         con = self.con
-        flagged = con.execute("""
-            select
-                count(*) filter (where loaded_at > event_at + interval 1 day),
-                count(*) filter (where page_url in ('htp:/broken link', '::'))
-            from chunk_events
-        """).fetchall()[0]
-        totals["late_events"] = totals.get("late_events", 0) + int(flagged[0])
-        totals["malformed_urls"] = totals.get("malformed_urls", 0) + int(flagged[1])
         # one uniform draw per row picks at most one kind of extra row
         kinds = [
             ("unknown_event_names", p.unknown_event_name_rate),
@@ -1012,11 +1131,30 @@ class Generator:
             f"when u(hit_key, 'dirt') >= {lo!r} and u(hit_key, 'dirt') < {hi!r} then '{kind}'"
             for kind, lo, hi in bounds
         )
+        candidates = (
+            f"u(hit_key, 'dirt') < {low!r} or u(hit_key, 'late') < {p.late_event_rate!r} "
+            f"or u(hit_key, 'bad_url') < {p.malformed_url_rate!r} or {self._offset_condition()}"
+        )
+        con.execute(f"""
+            create or replace table dirt_candidates as
+            {self.decorate_sql(self.session_hits_sql(lo, hi, candidates))}
+        """)
+        flagged = con.execute(f"""
+            select
+                count(*) filter (where loaded_at > event_at + interval 1 day),
+                count(*) filter (where page_url in ('htp:/broken link', '::')),
+                count(*) filter (where {self._offset_condition()})
+            from dirt_candidates
+        """).fetchall()[0]
+        totals["late_events"] = totals.get("late_events", 0) + int(flagged[0])
+        totals["malformed_urls"] = totals.get("malformed_urls", 0) + int(flagged[1])
+        if self.fmt == "csv":
+            totals["non_utc_offsets"] = totals.get("non_utc_offsets", 0) + int(flagged[2])
         con.execute(f"""
             create or replace table dirt as
             with picked as (
                 select *, case {kind_sql} end as dirt_kind
-                from chunk_events
+                from dirt_candidates
                 where u(hit_key, 'dirt') < {low!r}
             )
             select
@@ -1060,50 +1198,12 @@ class Generator:
             from picked
             -- an unknown-event copy of a row with a malformed URL would be a second malformed URL
             where not (dirt_kind = 'unknown_event_names' and page_url not like 'https://%')
+            order by event_at
         """)
         for kind, count in con.execute(
             "select dirt_kind, count(*) from dirt group by 1"
         ).fetchall():
             totals[kind] = totals.get(kind, 0) + int(count)
-        columns = ", ".join(row[0] for row in con.execute("describe chunk_events").fetchall())
-        con.execute(f"insert into chunk_events select {columns} from dirt")
-
-    def _bot_sql(self) -> str:
-        p = self.p
-        n_bots = round(p.bot_visitor_rate * p.visitors)
-        lo, hi = p.bot_hits_range
-        return f"""
-            with bots as (
-                select
-                    b,
-                    'a_bot' || lpad(b::varchar, 8, '0') as anonymous_id,
-                    {lo} + floor(u(b, 'bot_hits') * {hi - lo + 1})::int as n_hits,
-                    {self.sec(self.w0)} + u(b, 'bot_start') * {p.days * 86400} as start_s,
-                    ['Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
-                     'python-requests/2.31.0',
-                     'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 HeadlessChrome/124.0 Safari/537.36',
-                     'Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)']
-                        [1 + floor(u(b, 'bot_ua') * 4)::int] as user_agent
-                from range({n_bots}) as t(b)
-            ),
-            hits as (select *, unnest(range(n_hits)) as hit from bots)
-            select
-                'bot_' || b || '_' || hit as event_id,
-                ts(start_s + hit * 7) as event_at,
-                anonymous_id,
-                null::varchar as member_id,
-                'page_view' as event_name,
-                '{SITE}/products/P' || lpad((1 + hit % {p.products})::varchar, 5, '0') as page_url,
-                null::varchar as referrer_url,
-                null::varchar as utm_source,
-                null::varchar as utm_medium,
-                null::varchar as utm_campaign,
-                null::varchar as utm_term,
-                null::varchar as product_id,
-                user_agent,
-                ts(start_s + hit * 7 + 600) as loaded_at
-            from hits
-        """
 
     # ------------------------------------------------------------------ truth
     def realized(self) -> dict[str, int | float]:
@@ -1173,6 +1273,39 @@ class Generator:
             }
             for r in lines
         }
+        segments = q(f"""
+            select
+                member_type = 'loyal' as is_loyal,
+                avg((released_at >= ts(ordered_s) - interval {self.p.new_release_days} day)::int),
+                avg(is_discounted::int)
+            from lines_truth group by 1 order by 1
+        """).fetchall()
+        for is_loyal, new_share, discount_share in segments:
+            segment = "loyal" if is_loyal else "other"
+            result[f"new_release_share_{segment}"] = round(new_share, 6)
+            result[f"discount_share_{segment}"] = round(discount_share, 6)
+        # grade in force when the order was placed (the order that crosses a threshold
+        # already counts at the new grade: valid_from = that order's time)
+        by_grade = q("""
+            select grade_code, count(*), avg(unit_price)
+            from (
+                select
+                    lines_truth.unit_price,
+                    grades.grade_code,
+                    grades.grade_rank
+                from lines_truth
+                asof join grade_history_truth as grades
+                    on grades.member_id = lines_truth.member_id
+                    and grades.valid_from_s <= lines_truth.ordered_s
+            )
+            group by grade_code, grade_rank
+            order by grade_rank
+        """).fetchall()
+        result["lines_by_grade_at_order"] = {
+            grade: {"lines": int(lines), "mean_unit_price": round(price, 2)}
+            for grade, lines, price in by_grade
+        }
+        result["paid_orders"] = result["paid_member_orders"] + result["guest_orders"]
         del w0, w1
         return result
 
@@ -1225,6 +1358,9 @@ class Generator:
                 "price_tier_bias": p.price_tier_bias,
                 "higher_grades_pay_more": True,
                 "loyal_favour_new_releases": True,
+                "discount_share_loyal": p.discount_prob["loyal"],
+                "new_release_prob_loyal": p.new_release_prob["loyal"],
+                "mean_unit_price_rises_with_grade": ["WELCOME", "SILVER", "GOLD", "VIP"],
             },
             "realized": self.realized(),
             "dirt": dict(sorted(self.dirt.items())),
@@ -1241,6 +1377,7 @@ class Generator:
                 ],
                 "extra_rows_kept_and_flagged": ["unknown_event_names", "bot_events"],
                 "real_rows_flagged": ["late_events", "malformed_urls"],
+                "real_rows_reformatted_csv_only": ["non_utc_offsets"],
                 "extra_orders_not_paid": ["cancelled_orders", "refunded_orders", "test_orders"],
                 "extra_paid_orders_of_unknown_members": ["unknown_member_orders"],
             },

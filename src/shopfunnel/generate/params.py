@@ -92,6 +92,7 @@ class Params:
     bot_hits_range: tuple[int, int] = (40, 160)
     unknown_event_name_rate: float = 0.005
     malformed_url_rate: float = 0.003
+    csv_non_utc_offset_rate: float = 0.01  # CSV only: event_at written in +09:00, same instant
     cancelled_order_rate: float = 0.04
     refunded_order_rate: float = 0.03
     test_order_rate: float = 0.005

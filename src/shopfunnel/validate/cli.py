@@ -99,36 +99,54 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--raw", type=Path, help="raw folder: one sub-folder per table with *.parquet or *.csv"
     )
     parser.add_argument(
-        "--stage", choices=STAGES, default="all",
+        "--stage",
+        choices=STAGES,
+        default="all",
         help="raw (needs --raw), marts (needs --db) or all (default; raw first when --raw "
         "is given)",
     )
     parser.add_argument(
-        "--docs-dir", type=Path, default=Path("gx_docs"),
+        "--docs-dir",
+        type=Path,
+        default=Path("gx_docs"),
         help="where GX writes its HTML data docs (default gx_docs/; rewritten each run)",
     )
     parser.add_argument(
-        "--project-dir", type=Path, default=None,
+        "--no-docs",
+        action="store_true",
+        help="skip the HTML data docs (a quicker local check)",
+    )
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=None,
         help="the dbt project (default: the folder holding dbt_project.yml, from the "
         "current folder up)",
     )
     parser.add_argument(
-        "--min-key-completeness", type=_share, default=_DEFAULTS.min_key_completeness,
+        "--min-key-completeness",
+        type=_share,
+        default=_DEFAULTS.min_key_completeness,
         help="smallest non-null share of a raw key column (default "
         f"{_DEFAULTS.min_key_completeness})",
     )
     parser.add_argument(
-        "--volume-band", type=_non_negative_float, default=_DEFAULTS.volume_band,
+        "--volume-band",
+        type=_non_negative_float,
+        default=_DEFAULTS.volume_band,
         help="largest relative change of a mart's row count against the previous passing "
         f"run (default {_DEFAULTS.volume_band}: between half and 1.5 times)",
     )
     parser.add_argument(
-        "--volume-slack-rows", type=_non_negative_int, default=_DEFAULTS.volume_slack_rows,
+        "--volume-slack-rows",
+        type=_non_negative_int,
+        default=_DEFAULTS.volume_slack_rows,
         help="a change of at most this many rows always passes (default "
         f"{_DEFAULTS.volume_slack_rows})",
     )
     parser.add_argument(
-        "--reset-volume-state", action="store_true",
+        "--reset-volume-state",
+        action="store_true",
         help="ignore the previous run's row counts (accept a new volume as the baseline)",
     )
     parser.set_defaults(func=run)
@@ -149,8 +167,14 @@ class Skipped:
 def _failure(suite: str, expectation: str, column: str, observed: str, rule: str) -> Outcome:
     from shopfunnel.validate.gate import Outcome
 
-    return Outcome(suite=suite, expectation=expectation, column=column, observed=observed,
-                   success=False, rule=rule)
+    return Outcome(
+        suite=suite,
+        expectation=expectation,
+        column=column,
+        observed=observed,
+        success=False,
+        rule=rule,
+    )
 
 
 def _raw_reader(folder: Path) -> str | None:
@@ -181,19 +205,29 @@ def prepare_raw(
             folder = raw_dir / table
             reader = _raw_reader(folder) if folder.is_dir() else None
             if reader is None:
-                failures.append(_failure(
-                    f"raw.{table}", "raw_files_exist", "", f"no *.parquet or *.csv in {folder}",
-                    "the raw table's folder holds its files (raw-data contract)",
-                ))
+                failures.append(
+                    _failure(
+                        f"raw.{table}",
+                        "raw_files_exist",
+                        "",
+                        f"no *.parquet or *.csv in {folder}",
+                        "the raw table's folder holds its files (raw-data contract)",
+                    )
+                )
                 continue
             try:
                 con.execute(f'create view raw."{table}" as select * from {reader}')
                 present = [row[0] for row in con.execute(f'describe raw."{table}"').fetchall()]
             except duckdb.Error as exc:
-                failures.append(_failure(
-                    f"raw.{table}", "raw_files_readable", "",
-                    str(exc).splitlines()[0], "the raw files can be read",
-                ))
+                failures.append(
+                    _failure(
+                        f"raw.{table}",
+                        "raw_files_readable",
+                        "",
+                        str(exc).splitlines()[0],
+                        "the raw files can be read",
+                    )
+                )
                 continue
             suites.append(raw_suite(table, columns, present, thresholds))
     finally:
@@ -249,7 +283,10 @@ def build_mart_suites(
     specs = mart_specs(project_dir)
     failures = [
         _failure(
-            f"{MARTS_SCHEMA}.{name}", "mart_exists", "", "not in the DuckDB file",
+            f"{MARTS_SCHEMA}.{name}",
+            "mart_exists",
+            "",
+            "not in the DuckDB file",
             f"every mart described in {spec.yaml_path} is built",
         )
         for name, spec in sorted(specs.items())
@@ -260,8 +297,13 @@ def build_mart_suites(
     for check in reconciliations(project_vars(project_dir)):
         missing = [table for table in check.tables if table not in warehouse.tables]
         if missing:
-            skipped.append(Skipped(f"{MARTS_SCHEMA}.{check.mart}", check.name,
-                                   "not in the file: " + ", ".join(missing)))
+            skipped.append(
+                Skipped(
+                    f"{MARTS_SCHEMA}.{check.mart}",
+                    check.name,
+                    "not in the file: " + ", ".join(missing),
+                )
+            )
         else:
             by_mart.setdefault(check.mart, []).append(check)
     suites = [
@@ -283,21 +325,30 @@ def _cell(text: str, width: int) -> str:
 
 
 def print_table(outcomes: Sequence[Outcome], skipped: Sequence[Skipped]) -> None:
-    header = ("result", "suite", "expectation", "column", "observed")
-    widths = (6, 36, 44, 32, 70)
+    header = ("result", "suite", "expectation (expect_...)", "column", "observed")
+    widths = (6, 34, 44, 32, 70)
     print("  ".join(title.ljust(width) for title, width in zip(header, widths, strict=True)))
     print("  ".join("-" * width for width in widths))
     for outcome in outcomes:
         cells = (
-            "pass" if outcome.success else "FAIL", outcome.suite, outcome.expectation,
-            outcome.column, outcome.observed,
+            "pass" if outcome.success else "FAIL",
+            outcome.suite,
+            outcome.expectation.removeprefix("expect_"),
+            outcome.column,
+            outcome.observed,
         )
-        print("  ".join(_cell(cell, width).ljust(width)
-                        for cell, width in zip(cells, widths, strict=True)).rstrip())
+        print(
+            "  ".join(
+                _cell(cell, width).ljust(width) for cell, width in zip(cells, widths, strict=True)
+            ).rstrip()
+        )
     for skip in skipped:
         cells = ("skip", skip.suite, "unexpected_rows_expectation", skip.column, skip.reason)
-        print("  ".join(_cell(cell, width).ljust(width)
-                        for cell, width in zip(cells, widths, strict=True)).rstrip())
+        print(
+            "  ".join(
+                _cell(cell, width).ljust(width) for cell, width in zip(cells, widths, strict=True)
+            ).rstrip()
+        )
 
 
 # ----------------------------------------------------------------------------- command
@@ -338,21 +389,28 @@ def _run(args: argparse.Namespace) -> int:
     outcomes: list[Outcome] = []
     skipped: list[Skipped] = []
     raw_failed = False
-    with tempfile.TemporaryDirectory(prefix="shopfunnel_validate_") as scratch:
-        if run_raw:
-            print(f"validate: raw files in {args.raw} ...", flush=True)
-            raw_outcomes = _run_raw(gate, args.raw, project_dir, Path(scratch), thresholds)
-            outcomes += raw_outcomes
-            raw_failed = not all(outcome.success for outcome in raw_outcomes)
-        if run_marts and raw_failed:
-            print("validate: the raw gate failed; marts not validated", flush=True)
-        elif run_marts and warehouse is not None:
-            print(f"validate: marts in {args.db} (read-only) ...", flush=True)
-            mart_outcomes, mart_skipped = _run_marts(
-                gate, args.db, warehouse, project_dir, thresholds, args.reset_volume_state
-            )
-            outcomes += mart_outcomes
-            skipped += mart_skipped
+    try:
+        with tempfile.TemporaryDirectory(prefix="shopfunnel_validate_") as scratch:
+            if args.stage == "all" and args.raw is None:
+                print("validate: no --raw: raw files not checked", flush=True)
+            if run_raw:
+                print(f"validate: raw files in {args.raw} ...", flush=True)
+                raw_outcomes = _run_raw(gate, args.raw, project_dir, Path(scratch), thresholds)
+                outcomes += raw_outcomes
+                raw_failed = not all(outcome.success for outcome in raw_outcomes)
+            if run_marts and raw_failed:
+                print("validate: the raw gate failed; marts not validated (fail fast)", flush=True)
+            elif run_marts and warehouse is not None:
+                print(f"validate: marts in {args.db} (read-only) ...", flush=True)
+                mart_outcomes, mart_skipped = _run_marts(
+                    gate, args.db, warehouse, project_dir, thresholds, args.reset_volume_state
+                )
+                outcomes += mart_outcomes
+                skipped += mart_skipped
+            gate.close()
+        index_page = None if args.no_docs else gate.build_docs()
+    finally:
+        gate.close()
 
     print()
     print_table(outcomes, skipped)
@@ -362,7 +420,6 @@ def _run(args: argparse.Namespace) -> int:
         f"validate: {len(outcomes) - len(failures)} passed, {len(failures)} failed, "
         f"{len(skipped)} skipped in {time.monotonic() - started:.0f}s"
     )
-    index_page = gate.build_docs()
     if index_page is not None:
         print(f"validate: data docs written to {index_page}")
     if failures:

@@ -27,7 +27,11 @@ import great_expectations.expectations as gxe  # noqa: E402
 from great_expectations.core.expectation_validation_result import (  # noqa: E402
     ExpectationValidationResult,
 )
-from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
+from great_expectations.data_context.types.base import (  # noqa: E402
+    DataContextConfig,
+    InMemoryStoreBackendDefaults,
+    ProgressBarsConfig,
+)
 
 from shopfunnel.validate import gx_duckdb_compat  # noqa: E402
 from shopfunnel.validate.project import MartSpec, is_rate_column  # noqa: E402
@@ -61,6 +65,7 @@ class TableSuite:
 
     def add(self, expectation: gxe.Expectation, rule: str, column: str | None = None) -> None:
         expectation.meta = {"rule": rule, "column": column or ""}
+        expectation.notes = f"Rule: {rule}"  # shown next to the expectation in data docs
         self.expectations.append(expectation)
 
 
@@ -84,8 +89,9 @@ class Outcome:
 # ----------------------------------------------------------------------------- suites
 
 
-def raw_suite(table: str, required: Sequence[str], present: Sequence[str],
-              thresholds: Thresholds) -> TableSuite:
+def raw_suite(
+    table: str, required: Sequence[str], present: Sequence[str], thresholds: Thresholds
+) -> TableSuite:
     """Schema, volume and key completeness of one raw table (view ``raw.<table>``)."""
     suite = TableSuite("raw", table)
     suite.add(
@@ -101,8 +107,7 @@ def raw_suite(table: str, required: Sequence[str], present: Sequence[str],
             gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(
                 column=column, min_value=thresholds.min_key_completeness
             ),
-            rule=f"non-null share >= {thresholds.min_key_completeness} "
-            "(--min-key-completeness)",
+            rule=f"non-null share >= {thresholds.min_key_completeness} (--min-key-completeness)",
             column=column,
         )
     return suite
@@ -215,44 +220,61 @@ class Gate:
     def __init__(self, docs_dir: Path) -> None:
         gx_duckdb_compat.register()
         self.docs_dir = docs_dir.resolve()
-        self.context = gx.get_context(mode="ephemeral")
-        self.context.enable_analytics(False)
-        self.context.variables.progress_bars = ProgressBarsConfig(
-            globally=False, metric_calculations=False
-        )
-        self.context.add_data_docs_site(
-            site_name=DOCS_SITE,
-            site_config={
-                "class_name": "SiteBuilder",
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-                "store_backend": {
-                    "class_name": "TupleFilesystemStoreBackend",
-                    "base_directory": str(self.docs_dir),
-                },
+        # in-memory stores; one docs site, ours; no analytics, no progress bars
+        config = DataContextConfig(
+            store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+            analytics_enabled=False,
+            progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+            data_docs_sites={
+                DOCS_SITE: {
+                    "class_name": "SiteBuilder",
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                    "store_backend": {
+                        "class_name": "TupleFilesystemStoreBackend",
+                        "base_directory": str(self.docs_dir),
+                    },
+                }
             },
         )
-        # the folder is ours: pages of earlier runs would pile up in it
-        for stale in ("validations", "expectations", "static", "index.html"):
-            path = self.docs_dir / stale
-            if path.is_dir():
-                shutil.rmtree(path)
-            elif path.exists():
-                path.unlink()
+        self.context = gx.get_context(project_config=config, mode="ephemeral")
+        self._sources: dict[tuple[str, str], Any] = {}
+        self._remove_previous_site()
+
+    def _remove_previous_site(self) -> None:
+        """Delete the site of an earlier run, or its pages would pile up in the index.
+
+        Only when the folder holds a GX data docs site (an index.html GX wrote), so a
+        mistyped --docs-dir never costs anyone their files.
+        """
+        index = self.docs_dir / "index.html"
+        try:
+            is_site = index.is_file() and "Great Expectations" in index.read_text(errors="ignore")
+        except OSError:
+            is_site = False
+        if not is_site:
+            return
+        for name in ("validations", "expectations", "static"):
+            if (self.docs_dir / name).is_dir():
+                shutil.rmtree(self.docs_dir / name)
+        index.unlink()
 
     def run(self, stage: str, database: Path, suites: Sequence[TableSuite]) -> list[Outcome]:
         """Validate every suite against its table of ``database`` (opened read-only)."""
         if not suites:
             return []
-        source = self.context.data_sources.add_sql(
-            name=f"{stage}_duckdb",
-            connection_string=gx_duckdb_compat.connection_url(database),
-            kwargs={"connect_args": gx_duckdb_compat.read_only_connect_args()},
-        )
+        sources = self._sources
         definitions = []
         for table_suite in suites:
-            asset = source.add_table_asset(
-                name=table_suite.name, table_name=table_suite.table,
-                schema_name=table_suite.schema,
+            # one read-only data source per schema, the schema set on its connection
+            if (stage, table_suite.schema) not in sources:
+                sources[(stage, table_suite.schema)] = self.context.data_sources.add_sql(
+                    name=f"{stage}_{table_suite.schema}",
+                    connection_string=gx_duckdb_compat.connection_url(
+                        database, schema=table_suite.schema, read_only=True
+                    ),
+                )
+            asset = sources[(stage, table_suite.schema)].add_table_asset(
+                name=table_suite.name, table_name=table_suite.table
             )
             batch_definition = asset.add_batch_definition_whole_table("whole_table")
             suite = self.context.suites.add(
@@ -280,8 +302,42 @@ class Gate:
         for suite_result in result.run_results.values():
             suite_name = suite_result.suite_name
             for expectation_result in suite_result.results:
-                outcomes.append(outcome_of(suite_name, expectation_result))
+                outcome = outcome_of(suite_name, expectation_result)
+                query = (expectation_result.expectation_config.kwargs or {}).get(
+                    "unexpected_rows_query"
+                )
+                if query and not outcome.success and not outcome.observed.startswith("error"):
+                    schema = suite_name.split(".", 1)[0]
+                    example = self._first_row(
+                        sources[(stage, schema)].get_engine(), query, suite_name
+                    )
+                    outcome.observed += f", e.g. {_short(example, 200)}"
+                outcomes.append(outcome)
         return outcomes
+
+    @staticmethod
+    def _first_row(engine: Any, query: str, table: str) -> dict[str, Any]:
+        """The first row a failed reconciliation returns (GX's SUMMARY format omits it)."""
+        import sqlalchemy as sa
+
+        with engine.connect() as connection:
+            row = (
+                connection.execute(
+                    sa.text(f"select * from ({query.format(batch=table)}) as broken limit 1")
+                )
+                .mappings()
+                .first()
+            )
+        return dict(row) if row is not None else {}
+
+    def close(self) -> None:
+        """Close every pooled connection, so the DuckDB files are free again."""
+        for source in self._sources.values():
+            # the execution engine builds its own SQLAlchemy engine from the URL
+            source.get_execution_engine().close()
+            source.get_execution_engine().engine.dispose()
+            source.get_engine().dispose()
+        self._sources.clear()
 
     def build_docs(self) -> Path | None:
         """Render the HTML data docs of every suite run so far; the index page."""
@@ -322,8 +378,8 @@ def outcome_of(suite: str, result: ExpectationValidationResult) -> Outcome:
 def _error_message(exception_info: Any) -> str:
     if not exception_info:
         return ""
-    infos = [exception_info] if "raised_exception" in exception_info else list(
-        exception_info.values()
+    infos = (
+        [exception_info] if "raised_exception" in exception_info else list(exception_info.values())
     )
     for info in infos:
         if isinstance(info, dict) and info.get("raised_exception"):
@@ -338,11 +394,7 @@ def _short(value: Any, limit: int = 60) -> str:
 
 def _observed(expectation: str, result: dict[str, Any], kwargs: dict[str, Any]) -> str:
     if expectation == "unexpected_rows_expectation":
-        rows = result.get("details", {}).get("unexpected_rows") or []
-        count = result.get("observed_value", len(rows))
-        if not count:
-            return "0 rows break it"
-        return f"{count} row(s) break it, e.g. {_short(rows[0], 160)}"
+        return f"{result.get('observed_value', '?')} row(s) break it"
     if expectation == "expect_table_columns_to_match_set":
         missing = result.get("details", {}).get("mismatched", {}).get("missing") or []
         if missing:
@@ -353,8 +405,9 @@ def _observed(expectation: str, result: dict[str, Any], kwargs: dict[str, Any]) 
         total = result.get("element_count")
         if not count:
             return f"0 of {total} rows unexpected"
-        examples = ", ".join(_short(value, 30) for value in
-                             (result.get("partial_unexpected_list") or [])[:3])
+        examples = ", ".join(
+            _short(value, 30) for value in (result.get("partial_unexpected_list") or [])[:3]
+        )
         return f"{count} of {total} rows unexpected, e.g. {examples}"
     observed = result.get("observed_value")
     if isinstance(observed, float):

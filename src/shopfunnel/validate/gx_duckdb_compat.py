@@ -27,15 +27,15 @@ GX (1.24) talks to DuckDB through SQLAlchemy and duckdb-engine. Two things break
 How to use it
 -------------
 ``register()`` adds the dialect to SQLAlchemy's registry under ``duckdb+shopfunnel``;
-``connection_url(path)`` builds the URL. Give GX that URL (and ``read_only_connect_args()``
-as the engine's ``connect_args``)::
+``connection_url(path, schema=...)`` builds its URL, which opens the file read-only
+(``access_mode=read_only``) and makes ``schema`` the connection's default schema (GX 1.14+
+deprecates per-asset ``schema_name`` in favour of the schema in the connection)::
 
     register()
-    context.data_sources.add_sql(
-        "warehouse",
-        connection_string=connection_url(db_path),
-        kwargs={"connect_args": read_only_connect_args()},
+    source = context.data_sources.add_sql(
+        "marts", connection_string=connection_url(db_path, schema="marts")
     )
+    source.add_table_asset("dim_persons", table_name="dim_persons")
 
 Nothing is monkey-patched: plain ``duckdb:///`` URLs keep duckdb-engine's behaviour (the
 tests in ``tests/python/test_gx_compat.py`` show that they still fail, so we notice when
@@ -49,17 +49,20 @@ import re
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from duckdb_engine import Dialect as DuckDBEngineDialect
 from sqlalchemy import text
 from sqlalchemy import types as sqltypes
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.postgresql.psycopg2 import PGExecutionContext_psycopg2
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import URL, Connection
 from sqlalchemy.engine.cursor import FullyBufferedCursorFetchStrategy
 from sqlalchemy.exc import NoSuchTableError
 
 #: ``duckdb+<DRIVER>:///path`` selects this dialect once ``register()`` has run.
 DRIVER = "shopfunnel"
+#: URL query parameter naming the schema unqualified table names resolve in.
+SCHEMA_PARAMETER = "default_schema"
 
 _TYPE_WITH_ARGUMENTS = re.compile(r"^\s*([A-Za-z_ ]+?)\s*\((.*)\)\s*$")
 
@@ -84,6 +87,24 @@ class BufferedDuckDBDialect(DuckDBEngineDialect):
     driver = DRIVER
     execution_ctx_cls = BufferedDuckDBExecutionContext
     supports_statement_cache = False
+
+    def create_connect_args(self, url: URL) -> tuple[tuple, dict]:  # type: ignore[override]
+        args, options = super().create_connect_args(url)
+        schema = options["url_config"].pop(SCHEMA_PARAMETER, None)
+        if schema:
+            options[SCHEMA_PARAMETER] = schema
+        return args, options
+
+    def connect(self, *cargs: Any, **cparams: Any) -> Any:
+        schema = cparams.pop(SCHEMA_PARAMETER, None)
+        connection = super().connect(*cargs, **cparams)
+        if schema:
+            try:
+                connection.execute("set schema = " + _string_literal(schema))
+            except duckdb.Error:
+                connection.close()
+                raise
+        return connection
 
     def _reflected_type(self, data_type: str) -> sqltypes.TypeEngine:
         match = _TYPE_WITH_ARGUMENTS.match(data_type)
@@ -157,11 +178,21 @@ def register() -> None:
     registry.register(f"duckdb.{DRIVER}", __name__, "BufferedDuckDBDialect")
 
 
-def connection_url(database: str | Path) -> str:
-    """SQLAlchemy URL of a DuckDB file for this dialect (absolute path)."""
-    return f"duckdb+{DRIVER}:///{Path(database).resolve()}"
+def connection_url(database: str | Path, schema: str | None = None, read_only: bool = True) -> str:
+    """SQLAlchemy URL of a DuckDB file for this dialect.
+
+    ``read_only`` (default) opens the file with ``access_mode=read_only``: the gate never
+    writes to the warehouse and needs no write lock. ``schema`` becomes the connection's
+    default schema.
+    """
+    query: dict[str, str] = {}
+    if read_only:
+        query["access_mode"] = "read_only"
+    if schema:
+        query[SCHEMA_PARAMETER] = schema
+    url = URL.create(f"duckdb+{DRIVER}", database=str(Path(database).resolve()), query=query)
+    return url.render_as_string(hide_password=False)
 
 
-def read_only_connect_args() -> dict[str, Any]:
-    """``connect_args`` that open the DuckDB file read-only (a build may hold no lock)."""
-    return {"read_only": True}
+def _string_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
