@@ -114,7 +114,7 @@ CI_LINT_BASE ?=
 .PHONY: ci-state
 ci-state: $(STAMP) ## Slim CI: build the production state (manifest + warehouse) in target-prod/
 	$(BIN)/python -m shopfunnel generate --visitors $(CI_VISITORS) --days $(CI_DAYS) --seed $(CI_SEED) --out $(CI_RAW) --quiet
-	$(BIN)/python -m shopfunnel.slim_ci build-state --state $(CI_STATE) --raw $(CI_RAW)
+	$(BIN)/python -m shopfunnel.slim_ci build-state --state $(CI_STATE) --raw $(CI_RAW) --validate
 
 .PHONY: ci-slim
 ci-slim: $(STAMP) ## Slim CI: lint changed SQL, build state:modified+ against target-prod/, validate

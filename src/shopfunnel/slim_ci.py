@@ -12,8 +12,11 @@ The state folder
     ``build-state`` runs a full ``dbt build`` with the state folder as dbt's target path, so
     the folder holds ``manifest.json`` (what ``--state`` reads), the warehouse file it
     describes (``prod.duckdb``) and ``slim_ci_state.json`` (the warehouse file name and the
-    ``raw_path``/``raw_format`` vars of the build). On GitHub the push-to-main job builds it
-    and uploads it as the ``prod-state`` artifact; pull requests download the newest one.
+    ``raw_path``/``raw_format`` vars of the build). With ``--validate`` it also runs the
+    validation gate, whose row counts (a sidecar file of the warehouse) travel with the clone,
+    so a pull request's validation compares volumes with production. On GitHub the
+    push-to-main job builds it and uploads it as the ``prod-state`` artifact; pull requests
+    download the newest one.
 
 Why a clone of the production warehouse
     DuckDB has no shared warehouse that a CI run could defer to: production is a file. A run
@@ -402,6 +405,14 @@ def build_state(args: argparse.Namespace) -> int:
     _say(f"production state in {state_dir}: manifest.json, {args.db_file}, {STATE_FILE}")
     if failure:
         raise failure
+    if args.validate:
+        # leaves the row counts beside the warehouse (a sidecar file): the clone of a pull
+        # request carries them, so its validation compares volumes with production
+        command = validation_command(project_dir, env, db, args.raw, state_dir / "gx_docs")
+        if command is None:
+            _say("validate: `python -m shopfunnel validate` is not available yet: skipped")
+        else:
+            _run("validate", command, project_dir, env)
     return 0
 
 
@@ -431,6 +442,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     state.add_argument("--raw", required=True, help="raw data folder (dbt var raw_path)")
     state.add_argument("--db-file", default=DEFAULT_DB_FILE, help="warehouse file name")
+    state.add_argument(
+        "--validate", action="store_true", help="also run the validation gate on the state"
+    )
     state.set_defaults(func=build_state)
 
     slim = commands.add_parser(

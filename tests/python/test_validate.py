@@ -170,6 +170,24 @@ def test_clean_marts_pass_and_write_docs_and_state(
     assert state["row_counts"]["marts.dim_persons"] == 4
 
 
+def test_docs_replace_an_earlier_site_but_not_a_foreign_folder(
+    run_validate: RunValidate, tiny_db: Path, tiny_project: Path, tmp_path: Path
+) -> None:
+    docs = tmp_path / "gx_docs"
+    (docs / "static").mkdir(parents=True)
+    (docs / "static" / "mine.css").write_text("body {}")
+    (docs / "index.html").write_text("<html>my own page</html>")
+    code, _, err = _marts(run_validate, tiny_db, tiny_project, docs=True)
+    assert code == 0, err
+    assert (docs / "static" / "mine.css").exists()  # not a GX site before: nothing deleted
+
+    for _ in range(2):
+        code, _, err = _marts(run_validate, tiny_db, tiny_project, docs=True)
+        assert code == 0, err
+    # each run replaced the previous run's pages: one page per suite
+    assert len(list((docs / "validations").rglob("*.html"))) == 4
+
+
 def test_a_rate_over_one_fails_naming_table_column_and_rule(
     run_validate: RunValidate, tiny_db: Path, tiny_project: Path
 ) -> None:

@@ -53,6 +53,14 @@ EVENT_COLUMNS = (
 )
 CATEGORIES = ("outer", "tops", "bottoms", "shoes", "bags", "accessories", "beauty", "home")
 
+USER_AGENTS = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 14; SM-S921N) AppleWebKit/537.36 Chrome/124.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 Version/17.4 Safari/605.1.15",
+)
+USER_AGENTS_SQL = "[" + ", ".join(f"'{agent}'" for agent in USER_AGENTS) + "]"
+
 Progress = Callable[[str], None]
 
 
@@ -123,6 +131,11 @@ class Generator:
         self.con.execute(
             f"create macro anon(k1, k2) as 'a_' || substr(md5('{seed}-' || k1 || '-' || k2), 1, 16)"
         )
+
+    @property
+    def product_urls_sql(self) -> str:
+        """The catalogue's product page URLs as a constant SQL list."""
+        return "[" + ", ".join(f"'{SITE}/products/P{i + 1:05d}'" for i in range(self.p.products)) + "]"
 
     @property
     def product_ids_sql(self) -> str:
@@ -348,12 +361,8 @@ class Generator:
             )
             select
                 *,
-                -- each device keeps its browser
-                ['Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1',
-                 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36',
-                 'Mozilla/5.0 (Linux; Android 14; SM-S921N) AppleWebKit/537.36 Chrome/124.0 Mobile Safari/537.36',
-                 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 Version/17.4 Safari/605.1.15']
-                    [1 + floor(u(anonymous_id, 'ua') * 4)::int] as user_agent
+                -- each device keeps its browser (an index: cheaper to carry than the text)
+                (1 + floor(u(anonymous_id, 'ua') * {len(USER_AGENTS)}))::utinyint as ua_idx
             from identified
             order by start_s, person_idx, s_idx
         """)
@@ -380,38 +389,37 @@ class Generator:
             ("product", "category", "home", "search", "new", "cart", "mypage", "about"),
         )
         return f"""
-            with expanded as (
-                -- hits -3, -2, -1 are the sign-up, login and benefit-page hits of the sessions
-                -- that have them; 0 is the landing hit; all in one pass over the sessions
-                select sessions.*, unnest(range(-3, n_hits)) as hit
-                from sessions
-                where start_s >= {lo!r} and start_s < {hi!r}
+            -- inlined in each use: a filtered scan of the time-sorted table skips by zone maps
+            with chunk as not materialized (
+                select * from sessions where start_s >= {lo!r} and start_s < {hi!r}
             ),
-            keyed as (
-                select *, (person_idx * 64 + s_idx) * 64 + hit + 3 as hit_key
-                from expanded
-                where hit >= 0
-                    or (hit = -1 and views_benefit and s_idx = 0)
-                    or (hit = -2 and is_logged_in)
-                    or (hit = -3 and is_signup_session)
+            expanded as (
+                select chunk.*, unnest(range(n_hits)) as hit from chunk
             ),
-            hits as (
+            all_hits as (
+                -- hit 0 is the landing hit; -1, -2, -3 the benefit-page, login and sign-up
+                -- hits of the sessions that have them
                 select
                     sessions.*,
-                    case hit
-                        when -3 then n_hits * 2.0 + 1
-                        when -2 then 0.5
-                        when -1 then 1.5
-                        else hit * 2.0
-                    end as pos,
-                    case hit
-                        when -3 then 'signup'
-                        when -2 then 'login'
-                        when -1 then 'benefit'
-                        when 0 then 'landing'
-                        else {page}
-                    end as page_kind
-                from keyed as sessions
+                    hit * 2.0 as pos,
+                    case when hit = 0 then 'landing' else {page} end as page_kind
+                from expanded as sessions
+                union all
+                select chunk.*, -1 as hit, 1.5 as pos, 'benefit' as page_kind
+                from chunk
+                where views_benefit and s_idx = 0
+                union all
+                select chunk.*, -2 as hit, 0.5 as pos, 'login' as page_kind
+                from chunk
+                where is_logged_in
+                union all
+                select chunk.*, -3 as hit, n_hits * 2.0 + 1 as pos, 'signup' as page_kind
+                from chunk
+                where is_signup_session
+            ),
+            hits as (
+                select *, (person_idx * 64 + s_idx) * 64 + hit + 3 as hit_key
+                from all_hits
                 where {key_filter}
             )
             select
@@ -419,7 +427,7 @@ class Generator:
                 'ev_' || hit_key as event_id,
                 ts(start_s + pos * hit_gap_s) as event_at,
                 anonymous_id,
-                user_agent,
+                {USER_AGENTS_SQL}[ua_idx] as user_agent,
                 case
                     when page_kind = 'signup' then member_id
                     when is_logged_in and pos >= 0.5 then member_id
@@ -436,7 +444,7 @@ class Generator:
                 person_idx,
                 s_idx,
                 hit,
-                {self.product_ids_sql}[1 + floor(u2(person_idx * 64 + s_idx, hit, 'product') * {p.products})::int]
+                1 + floor(u2(person_idx * 64 + s_idx, hit, 'product') * {p.products})::int
                     as product_pick,
                 hit_key,
                 u2(person_idx * 64 + s_idx, hit, 'utm_filled') < {p.utm_columns_filled_share} as utm_filled
@@ -454,48 +462,41 @@ class Generator:
         return f"""
             with hits as ({hits}),
             tagged as (
+                -- campaign tags and the landing page: landing hits only
                 select
                     *,
-                    case channel
-                        when 'keyword_search_ad' then case when u(hit_key, 'src') < 0.6 then 'google' else 'naver' end
-                        when 'paid_social' then case when u(hit_key, 'src') < 0.5 then 'facebook' else 'instagram' end
-                        when 'email' then 'newsletter'
-                        when 'sms' then 'sms'
+                    case when page_kind = 'landing' then
+                        case channel
+                            when 'keyword_search_ad' then case when u(hit_key, 'src') < 0.6 then 'google' else 'naver' end
+                            when 'paid_social' then case when u(hit_key, 'src') < 0.5 then 'facebook' else 'instagram' end
+                            when 'email' then 'newsletter'
+                            when 'sms' then 'sms'
+                        end
                     end as tag_source,
-                    case channel
-                        when 'keyword_search_ad' then 'cpc'
-                        when 'paid_social' then 'paid_social'
-                        when 'email' then 'email'
-                        when 'sms' then 'sms'
+                    case when page_kind = 'landing' then
+                        case channel
+                            when 'keyword_search_ad' then 'cpc'
+                            when 'paid_social' then 'paid_social'
+                            when 'email' then 'email'
+                            when 'sms' then 'sms'
+                        end
                     end as tag_medium,
-                    case channel
-                        when 'keyword_search_ad' then case when u(hit_key, 'cmp') < 0.5 then 'brand_kw' else 'generic_kw' end
-                        when 'paid_social' then 'spring_look'
-                        when 'email' then 'weekly_news'
-                        when 'sms' then 'member_offer'
+                    case when page_kind = 'landing' then
+                        case channel
+                            when 'keyword_search_ad' then case when u(hit_key, 'cmp') < 0.5 then 'brand_kw' else 'generic_kw' end
+                            when 'paid_social' then 'spring_look'
+                            when 'email' then 'weekly_news'
+                            when 'sms' then 'member_offer'
+                        end
                     end as tag_campaign,
-                    case when channel = 'keyword_search_ad' then
+                    case when page_kind = 'landing' and channel = 'keyword_search_ad' then
                         ['running shoes', 'linen shirt', 'leather bag', 'shop example', 'new arrivals']
                             [1 + floor(u(hit_key, 'term') * 5)::int]
                     end as tag_term,
-                    case page_kind
-                        when 'landing' then
-                            case when u(hit_key, 'landing') < 0.5 then '/products/' || product_pick
-                                when u(hit_key, 'landing') < 0.8 then '/' else '/new-arrivals' end
-                        when 'benefit' then '/member-benefits'
-                        when 'signup' then '/signup/complete'
-                        when 'login' then '/login'
-                        when 'product' then '/products/' || product_pick
-                        when 'category' then '/category/' || ['outer', 'tops', 'shoes', 'bags'][1 + floor(u(hit_key, 'cat') * 4)::int]
-                        when 'home' then '/'
-                        when 'search' then '/search'
-                        when 'new' then '/new-arrivals'
-                        when 'cart' then '/cart'
-                        when 'mypage' then '/mypage'
-                        when 'checkout' then '/checkout'
-                        when 'order_complete' then '/order-complete'
-                        else '/about'
-                    end as path
+                    -- 0: a product page, 1: the home page, 2: new arrivals
+                    case when page_kind = 'landing' then
+                        case when u(hit_key, 'landing') < 0.5 then 0 when u(hit_key, 'landing') < 0.8 then 1 else 2 end
+                    end as landing_kind
                 from hits
             )
             select
@@ -508,15 +509,34 @@ class Generator:
                         and page_kind not in ('benefit', 'signup', 'login', 'landing')
                         and u(hit_key, 'bad_url') < {p.malformed_url_rate}
                     then case when u(hit_key, 'url_kind') < 0.5 then 'htp:/broken link' else '::' end
-                    else
-                '{SITE}' || path || case
-                    when page_kind = 'landing' and tag_medium is not null then
-                        '?utm_source=' || tag_source || '&utm_medium=' || tag_medium
-                        || '&utm_campaign=' || tag_campaign
-                        || coalesce('&utm_term=' || replace(tag_term, ' ', '%20'), '')
-                    when page_kind = 'search' then '?q=linen'
-                    else ''
-                end end as page_url,
+                    -- whole URLs from constant lists: no string building on most rows
+                    else case page_kind
+                        when 'product' then {self.product_urls_sql}[product_pick]
+                        when 'landing' then
+                            case landing_kind
+                                when 0 then {self.product_urls_sql}[product_pick]
+                                when 1 then '{SITE}/'
+                                else '{SITE}/new-arrivals'
+                            end
+                            || case when tag_medium is not null then
+                                '?utm_source=' || tag_source || '&utm_medium=' || tag_medium
+                                || '&utm_campaign=' || tag_campaign
+                                || coalesce('&utm_term=' || replace(tag_term, ' ', '%20'), '')
+                            else '' end
+                        when 'benefit' then '{SITE}/member-benefits'
+                        when 'signup' then '{SITE}/signup/complete'
+                        when 'login' then '{SITE}/login'
+                        when 'category' then
+                            ['{SITE}/category/outer', '{SITE}/category/tops', '{SITE}/category/shoes', '{SITE}/category/bags']
+                                [1 + floor(u(hit_key, 'cat') * 4)::int]
+                        when 'home' then '{SITE}/'
+                        when 'search' then '{SITE}/search?q=linen'
+                        when 'new' then '{SITE}/new-arrivals'
+                        when 'cart' then '{SITE}/cart'
+                        when 'mypage' then '{SITE}/mypage'
+                        else '{SITE}/about'
+                    end
+                end as page_url,
                 case
                     when page_kind <> 'landing' then '{SITE}/'
                     when channel in ('keyword_search_ad', 'organic_search') then
@@ -529,13 +549,12 @@ class Generator:
                         ['https://blog.example.net/review', 'https://www.fashion-news.example/best-10']
                             [1 + floor(u(hit_key, 'ref') * 2)::int]
                 end as referrer_url,
-                case when page_kind = 'landing' and utm_filled then tag_source end as utm_source,
-                case when page_kind = 'landing' and utm_filled then tag_medium end as utm_medium,
-                case when page_kind = 'landing' and utm_filled then tag_campaign end as utm_campaign,
-                case when page_kind = 'landing' and utm_filled then tag_term end as utm_term,
-                case when event_name in ('product_view', 'add_to_cart', 'purchase')
-                    or (page_kind = 'landing' and path like '/products/%')
-                    then product_pick end as product_id,
+                case when utm_filled then tag_source end as utm_source,
+                case when utm_filled then tag_medium end as utm_medium,
+                case when utm_filled then tag_campaign end as utm_campaign,
+                case when utm_filled then tag_term end as utm_term,
+                case when event_name in ('product_view', 'add_to_cart', 'purchase') or landing_kind = 0
+                    then {self.product_ids_sql}[product_pick] end as product_id,
                 user_agent,
                 case when {dirt_sql} and u(hit_key, 'late') < {p.late_event_rate}
                     then event_at + to_microseconds((2 * 86400e6 + u(hit_key, 'late_by') * 8 * 86400e6)::bigint)

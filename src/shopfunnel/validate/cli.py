@@ -177,15 +177,18 @@ def _failure(suite: str, expectation: str, column: str, observed: str, rule: str
     )
 
 
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _raw_reader(folder: Path) -> str | None:
     """DuckDB table function reading a raw table folder, as the sources do."""
     if any(folder.glob("*.parquet")):
-        return f"read_parquet('{folder.resolve()}/*.parquet', union_by_name = true)"
+        files = _sql_string(f"{folder.resolve()}/*.parquet")
+        return f"read_parquet({files}, union_by_name = true)"
     if any(folder.glob("*.csv")):
-        return (
-            f"read_csv('{folder.resolve()}/*.csv', header = true, all_varchar = true, "
-            "union_by_name = true)"
-        )
+        files = _sql_string(f"{folder.resolve()}/*.csv")
+        return f"read_csv({files}, header = true, all_varchar = true, union_by_name = true)"
     return None
 
 

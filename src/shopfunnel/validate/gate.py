@@ -238,7 +238,6 @@ class Gate:
         )
         self.context = gx.get_context(project_config=config, mode="ephemeral")
         self._sources: dict[tuple[str, str], Any] = {}
-        self._remove_previous_site()
 
     def _remove_previous_site(self) -> None:
         """Delete the site of an earlier run, or its pages would pile up in the index.
@@ -343,6 +342,7 @@ class Gate:
         """Render the HTML data docs of every suite run so far; the index page."""
         if not self.context.validation_results_store.list_keys():
             return None
+        self._remove_previous_site()
         self.context.build_data_docs(site_names=[DOCS_SITE])
         return self.index_page if self.index_page.exists() else None
 
