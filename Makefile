@@ -54,7 +54,7 @@ demo: $(STAMP) ## Generate the default data set, build everything, print the hea
 
 # ---------------------------------------------------------------- test
 .PHONY: test
-test: $(STAMP) lint test-data test-build pytest ## Lint, build with every data and unit test, validate, pytest
+test: $(STAMP) lint test-data test-build validate pytest ## Lint, build with every data and unit test, validate, pytest
 
 .PHONY: lint
 lint: $(STAMP) ## sqlfluff on the models and tests, ruff on the Python
@@ -69,13 +69,14 @@ test-data: $(STAMP)
 .PHONY: test-build
 test-build: $(STAMP)
 	@mkdir -p $(dir $(TEST_DB))
-	rm -f $(TEST_DB)
+	$(BIN)/python -m shopfunnel validate --raw $(TEST_RAW) --stage raw --no-docs
+	rm -f $(TEST_DB) $(TEST_DB).validation_state.json
 	DUCKDB_PATH=$(TEST_DB) $(BIN)/dbt seed --vars '{raw_path: $(TEST_RAW)}' --quiet
 	DUCKDB_PATH=$(TEST_DB) $(BIN)/dbt build --vars '{raw_path: $(TEST_RAW)}'
 
 .PHONY: validate
 validate: $(STAMP) ## Great Expectations gate on the test build (data docs under gx_docs/)
-	$(BIN)/python -m shopfunnel validate --db $(TEST_DB) --raw $(TEST_RAW)
+	$(BIN)/python -m shopfunnel validate --db $(TEST_DB) --raw $(TEST_RAW) --stage marts
 
 .PHONY: pytest
 pytest: $(STAMP)

@@ -432,3 +432,16 @@ def test_bad_parameters_are_rejected() -> None:
         Params(channel_mix={"direct": 0.5}).validate()
     with pytest.raises(ValueError, match="format must be parquet or csv"):
         Generator(Params(visitors=10), Path("/nonexistent"), "xlsx")
+
+
+def test_out_must_be_a_folder(tmp_path: Path) -> None:
+    target = tmp_path / "a_file"
+    target.write_text("keep me")
+    result = subprocess.run(
+        [sys.executable, "-m", "shopfunnel", "generate", "--out", str(target), "--quiet"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "is not a folder" in result.stderr
+    assert target.read_text() == "keep me"

@@ -212,7 +212,7 @@ def test_a_duplicated_key_fails_naming_table_column_and_rule(
     code, out, err = _marts(run_validate, tiny_db, tiny_project)
     assert code == 1
     assert (
-        "FAIL marts.dim_persons.person_id: primary key: unique "
+        "FAIL marts.dim_persons.person_id: key: unique "
         "(expect_column_values_to_be_unique); observed 2 of 5 rows unexpected, "
         "e.g. mbr_1, mbr_1" in err
     )
@@ -245,8 +245,8 @@ def test_a_signup_counted_twice_fails_the_reconciliation(
     failures = [line for line in err.splitlines() if line.startswith("FAIL")]
     assert len(failures) == 1
     assert failures[0].startswith(
-        "FAIL marts.fct_signup_conversion.totals_match_benefit_page_window: reconciliation "
-        "totals_match_benefit_page_window: new visitors and sign-ups summed over "
+        "FAIL marts.fct_signup_conversion.totals_match_benefit_page_window: reconciliation: "
+        "new visitors and sign-ups summed over "
         "fct_signup_conversion = the window row of rpt_benefit_page_effect"
     )
     assert "1 row(s) break it" in failures[0]
@@ -259,7 +259,10 @@ def test_a_person_missing_from_a_mart_fails_the_reconciliation(
     _change(tiny_db, "delete from marts.fct_funnel_stages where person_id = 'anon_b'")
     code, out, err = _marts(run_validate, tiny_db, tiny_project)
     assert code == 1
-    assert "FAIL marts.fct_funnel_stages.persons_match_dim_persons: reconciliation" in err
+    assert (
+        "FAIL marts.fct_funnel_stages.persons_match_dim_persons: reconciliation: "
+        "persons in fct_funnel_stages = persons in dim_persons" in err
+    )
     assert "missing from fct_funnel_stages" in err
 
 
@@ -303,7 +306,7 @@ def test_volume_change_against_the_previous_run(
         "FAIL marts.dim_persons: row count within the band of the previous run (4 rows, "
         "+/-50% or 0 rows: 2..6; --volume-band, --reset-volume-state)"
     )
-    assert failures[0].endswith("observed 12")
+    assert failures[0].endswith("observed 12 rows (allowed 2..6)")
     assert failures[1].startswith("FAIL marts.fct_funnel_stages: row count within the band")
     assert state_path(tiny_db).read_text() == baseline  # a failing run is no baseline
 

@@ -98,17 +98,16 @@ def run(args: argparse.Namespace) -> int:
         dirt=args.dirt == "on",
     )
     try:
-        params.validate()
+        generator = Generator(
+            params,
+            args.out,
+            args.format,
+            progress=None if args.quiet else stderr_progress,
+            chunk_events=args.chunk_events,
+        )
     except ValueError as exc:
         print(f"generate: {exc}", file=sys.stderr)
         return 2
-    generator = Generator(
-        params,
-        args.out,
-        args.format,
-        progress=None if args.quiet else stderr_progress,
-        chunk_events=args.chunk_events,
-    )
     manifest = generator.run()
     realized = manifest["realized"]
     print(

@@ -329,7 +329,7 @@ def _cell(text: str, width: int) -> str:
 
 def print_table(outcomes: Sequence[Outcome], skipped: Sequence[Skipped]) -> None:
     header = ("result", "suite", "expectation (expect_...)", "column", "observed")
-    widths = (6, 34, 44, 32, 70)
+    widths = (6, 32, 40, 34, 56)
     print("  ".join(title.ljust(width) for title, width in zip(header, widths, strict=True)))
     print("  ".join("-" * width for width in widths))
     for outcome in outcomes:

@@ -146,13 +146,13 @@ def mart_suite(
             if len(key) == 1:
                 suite.add(
                     gxe.ExpectColumnValuesToBeUnique(column=key[0]),
-                    rule="primary key: unique",
+                    rule="key: unique",
                     column=key[0],
                 )
             else:
                 suite.add(
                     gxe.ExpectCompoundColumnsToBeUnique(column_list=list(key)),
-                    rule=f"primary key: ({', '.join(key)}) unique",
+                    rule=f"key: ({', '.join(key)}) unique",
                     column="+".join(key),
                 )
         key_columns = {column for key in spec.key_columns for column in key}
@@ -160,7 +160,7 @@ def mart_suite(
             if column in present:
                 suite.add(
                     gxe.ExpectColumnValuesToNotBeNull(column=column),
-                    rule="not null" + (" (primary key)" if column in key_columns else ""),
+                    rule="not null" + (" (key)" if column in key_columns else ""),
                     column=column,
                 )
     bounds: dict[str, tuple[float | None, float | None]] = {
@@ -172,7 +172,8 @@ def mart_suite(
         if column in present:
             suite.add(
                 gxe.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high),
-                rule=f"rate within [{_number(low)}, {_number(high)}]",
+                rule=f"{'rate' if is_rate_column(column) else 'value'} within "
+                f"[{_number(low, '-inf')}, {_number(high, 'inf')}]",
                 column=column,
             )
     allowed: dict[str, list[Any]] = {
@@ -193,7 +194,7 @@ def mart_suite(
                 unexpected_rows_query=check.query.strip(),
                 description=f"Reconciliation {check.name}: {check.rule}",
             ),
-            rule=f"reconciliation {check.name}: {check.rule}",
+            rule=f"reconciliation: {check.rule}",
             column=check.name,
         )
     return suite
@@ -205,10 +206,8 @@ def _declared_columns(spec: MartSpec) -> list[str]:
     return list(dict.fromkeys(columns))
 
 
-def _number(value: float | None) -> str:
-    if value is None:
-        return "-inf"
-    return f"{value:g}"
+def _number(value: float | None, unbounded: str) -> str:
+    return unbounded if value is None else f"{value:g}"
 
 
 # ----------------------------------------------------------------------------- run
@@ -395,6 +394,11 @@ def _short(value: Any, limit: int = 60) -> str:
 def _observed(expectation: str, result: dict[str, Any], kwargs: dict[str, Any]) -> str:
     if expectation == "unexpected_rows_expectation":
         return f"{result.get('observed_value', '?')} row(s) break it"
+    if expectation == "expect_table_row_count_to_be_between":
+        rows = f"{result.get('observed_value')} rows"
+        if kwargs.get("max_value") is not None:
+            return f"{rows} (allowed {kwargs.get('min_value')}..{kwargs.get('max_value')})"
+        return rows
     if expectation == "expect_table_columns_to_match_set":
         missing = result.get("details", {}).get("mismatched", {}).get("missing") or []
         if missing:
