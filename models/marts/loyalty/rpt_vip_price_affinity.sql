@@ -19,38 +19,7 @@ as_of as (
     select * from {{ ref('int_as_of_date') }}
 ),
 
-paid_lines as (
-    select order_items.*
-    from order_items
-    cross join as_of
-    where
-        order_items.is_paid
-        and cast(order_items.ordered_at as date) <= as_of.as_of_date
-),
-
-segmented as (
-    select
-        'membership_grade' as segment_type,
-        coalesce(paid_lines.membership_grade_at_order, 'UNKNOWN') as segment,
-        coalesce(paid_lines.grade_rank_at_order, 0) as segment_rank,
-        paid_lines.quantity,
-        paid_lines.unit_price,
-        paid_lines.price_tier,
-        paid_lines.is_vip_exclusive
-    from paid_lines
-    union all
-    select
-        'spend_tier' as segment_type,
-        'spend_q' || customers.monetary_score as segment,
-        customers.monetary_score as segment_rank,
-        paid_lines.quantity,
-        paid_lines.unit_price,
-        paid_lines.price_tier,
-        paid_lines.is_vip_exclusive
-    from paid_lines
-    inner join customers
-        on paid_lines.person_id = customers.person_id
-),
+{{ price_segment_ctes() }},
 
 overall as (
     select
