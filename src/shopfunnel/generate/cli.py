@@ -70,7 +70,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--out", type=Path, default=Path("data/raw"), help="output folder (default data/raw)"
     )
-    parser.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    parser.add_argument(
+        "--format",
+        choices=("parquet", "csv"),
+        default="parquet",
+        help="file format (default parquet; csv has a header row)",
+    )
     parser.add_argument(
         "--dirt",
         choices=("on", "off"),
@@ -81,8 +86,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--chunk-events",
         type=_positive,
         default=2_000_000,
-        help="about this many events per events part file, each file a successive time "
-        "range (bounds memory; default 2000000)",
+        help="about this many events per events part file; each file covers the next "
+        "time range (default 2000000)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.set_defaults(func=run)

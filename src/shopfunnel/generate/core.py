@@ -317,13 +317,14 @@ class Generator:
             select person_idx, count(*) as sessions_kept, max(s_idx) as max_s_idx
             from sessions group by person_idx
         """)
-        self.con.execute("""
+        self.con.execute(f"""
             create or replace table persons as
             select
                 persons.*,
                 case
                     when not plans_signup then null
-                    when kept.max_s_idx >= 1 and u(persons.person_idx, 'signup_session') < 0.25 then 1
+                    when kept.max_s_idx >= 1 and u(persons.person_idx, 'signup_session')
+                        < {self.p.signup_in_second_session_share!r} then 1
                     else 0
                 end as signup_s_idx,
                 is_existing_member or plans_signup as is_member

@@ -42,7 +42,8 @@ class Params:
     target_signup_rate: float = 0.0123
     target_signup_share_viewed: float = 0.82
     target_nonsignup_share_not_viewed: float = 0.73
-    max_signup_delay_sessions: int = 2  # sign-up happens in session 0 or 1
+    # sign-up in the first session, or (this share of those with a 2nd session) the 2nd
+    signup_in_second_session_share: float = 0.25
     offline_member_share: float = 0.05  # extra members who signed up off-line: no events
 
     # ---- buying (shares of members by latent type)
