@@ -7,35 +7,13 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from shopfunnel.argtypes import iso_date, whole_number
 from shopfunnel.generate.core import Generator, stderr_progress
 from shopfunnel.generate.params import Params
 
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
+_positive = whole_number(1)
+_non_negative = whole_number(0)
+_date = iso_date
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
