@@ -1,21 +1,33 @@
-{#- Cleaning rules shared by every staging model: one place for each rule. -#}
+{#- Cleaning rules shared by every staging model: one place for each rule. Each macro
+    takes SQL expressions and returns a SQL expression; see _staging__macros.yml. -#}
 
 {#- Trimmed text; empty becomes null. -#}
 {% macro clean_text(column) -%}
     nullif(trim(cast({{ column }} as varchar)), '')
 {%- endmacro %}
 
-{#- True when a (non-null) id matches var id_regex. -#}
+{#- The value as sent, as text (for quarantine tables). -#}
+{% macro raw_text(column) -%}
+    cast({{ column }} as varchar)
+{%- endmacro %}
+
+{#- True when a (non-null) id matches var id_regex and is not a placeholder a tracker
+    writes for "no value" ('null', 'undefined', 'none', 'nan'). -#}
 {% macro is_valid_id(column) -%}
-    regexp_full_match(cast({{ column }} as varchar), '{{ var("id_regex") }}')
+    (
+        regexp_full_match(cast({{ column }} as varchar), '{{ var("id_regex") }}')
+        and lower(cast({{ column }} as varchar)) not in ('null', 'undefined', 'none', 'nan')
+    )
 {%- endmacro %}
 
-{#- A timestamp with or without offset, as a UTC timestamp; null when unreadable. -#}
+{#- A timestamp with an offset (read as that instant) or without one (read as UTC: the
+    profile sets TimeZone=UTC) as a UTC timestamp; null when unreadable. Works on text,
+    timestamp and timestamptz columns alike, without a detour through text. -#}
 {% macro to_utc_timestamp(column) -%}
-    timezone('UTC', try_cast(cast({{ column }} as varchar) as timestamptz))
+    timezone('UTC', try_cast({{ column }} as timestamptz))
 {%- endmacro %}
 
-{#- true/false/1/0/y/n/yes/no (any case) as a boolean; null otherwise. -#}
+{#- true/false/t/f/1/0/y/n/yes/no (any case) as a boolean; null otherwise. -#}
 {% macro to_boolean(column) -%}
     case
         when lower(trim(cast({{ column }} as varchar))) in ('true', 't', '1', 'y', 'yes') then true
@@ -23,12 +35,21 @@
     end
 {%- endmacro %}
 
-{#- A money amount; null when unreadable. -#}
+{#- A money amount as decimal(18, 2); null when unreadable. -#}
 {% macro to_amount(column) -%}
-    try_cast(cast({{ column }} as varchar) as decimal(18, 2))
+    try_cast(trim(cast({{ column }} as varchar)) as decimal(18, 2))
 {%- endmacro %}
 
-{#- The value of one query-string parameter of a URL, url-decoded; null when absent. -#}
+{#- A whole number; null when unreadable or not whole ('2.5' is not read as 3). -#}
+{% macro to_integer(column) -%}
+    case
+        when regexp_full_match(trim(cast({{ column }} as varchar)), '[+-]?[0-9]+')
+            then try_cast(trim(cast({{ column }} as varchar)) as integer)
+    end
+{%- endmacro %}
+
+{#- The value of one query-string parameter of a URL, url-decoded ('+' is a space); null
+    when absent or empty. -#}
 {% macro url_parameter(url_column, parameter) -%}
     nullif(
         url_decode(
@@ -38,12 +59,13 @@
     )
 {%- endmacro %}
 
-{#- The host of a URL, lower case, without "www." kept as is; null when absent. -#}
+{#- The host of a URL, lower case (a leading "www." is kept); null when absent. -#}
 {% macro url_host(url_column) -%}
     nullif(lower(regexp_extract({{ url_column }}, '^[a-zA-Z][a-zA-Z0-9+.-]*://([^/:?#]+)', 1)), '')
 {%- endmacro %}
 
-{#- The path of an absolute http(s) URL, lower case, '/' for the root; null when malformed. -#}
+{#- The path of an absolute http(s) URL, lower case, '/' for the root; null when the URL is
+    malformed. -#}
 {% macro url_path(url_column) -%}
     case
         when regexp_full_match({{ url_column }}, '^https?://[^\s/?#]+([/?#]\S*)?$')
@@ -51,7 +73,35 @@
     end
 {%- endmacro %}
 
-{#- The one rule for "this order counts as revenue": status paid, not a test order. -#}
+{#- True when a user agent matches var bot_user_agent_regex (case-insensitive); false
+    when it does not or is null. -#}
+{% macro is_bot_user_agent(user_agent_column) -%}
+    coalesce(regexp_matches(lower({{ user_agent_column }}), '{{ var("bot_user_agent_regex") }}'), false)
+{%- endmacro %}
+
+{#- True for the shop's test orders (status 'test', any case). -#}
+{% macro is_test_order(status_column) -%}
+    coalesce(lower(trim(cast({{ status_column }} as varchar))) = 'test', false)
+{%- endmacro %}
+
+{#- The one rule for "this order counts as revenue": status paid and not a test order. -#}
 {% macro is_paid_order(status_column) -%}
-    (lower(trim(cast({{ status_column }} as varchar))) = 'paid')
+    (
+        coalesce(lower(trim(cast({{ status_column }} as varchar))) = 'paid', false)
+        and not {{ is_test_order(status_column) }}
+    )
+{%- endmacro %}
+
+{#- The instant this build quarantined a row: the run's start, UTC. -#}
+{% macro quarantined_at() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp)
+{%- endmacro %}
+
+{#- A stable id for a raw row: md5 of its values as text, then ':n' numbering rows that are
+    identical in every column (n = 1, 2, ...). A window: use it on few rows (quarantines).
+    columns: list of SQL expressions (text). -#}
+{% macro raw_row_id(columns) -%}
+    md5(to_json([{{ columns | join(', ') }}]::varchar[])) || ':' || row_number() over (
+        partition by md5(to_json([{{ columns | join(', ') }}]::varchar[]))
+    )
 {%- endmacro %}

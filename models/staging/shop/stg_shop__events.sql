@@ -1,11 +1,13 @@
 -- Clean tracker events: one row per event_id (earliest load kept), UTC timestamps, URL
 -- parsed, UTM tags filled from the URL when the tracker left them empty, channel and page
 -- type from the seeds, bots and unknown event names flagged (kept, not dropped).
+-- Shaped for 100M rows: the regular-expression rules run on the few distinct tag
+-- combinations, paths and user agents, then join back on equality; the table is written
+-- in event_at order so date filters skip row groups.
 with
 
 events as (
     select * from {{ ref('base_shop__events') }}
-    where quarantine_rule is null
 ),
 
 channel_rules as (
@@ -16,7 +18,30 @@ page_rules as (
     select * from {{ ref('page_rules') }}
 ),
 
-parsed as (
+clean_events as (
+    select
+        event_id,
+        anonymous_id,
+        member_id,
+        event_name,
+        page_url,
+        referrer_url,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        utm_term,
+        product_id,
+        user_agent,
+        event_at,
+        loaded_at
+    from events
+    where quarantine_rule is null
+),
+
+-- Read four times below, so computed once (materialized) rather than re-running the base
+-- view. coalesce evaluates its second argument only for the rows whose column is null: the
+-- URL is parsed only where the tracker left a tag empty.
+parsed as materialized (
     select
         event_id,
         anonymous_id,
@@ -34,7 +59,7 @@ parsed as (
         user_agent,
         event_at,
         loaded_at
-    from events
+    from clean_events
 ),
 
 -- Rules are matched against the few distinct tag combinations, not every event.
@@ -96,9 +121,7 @@ user_agents as (
 flagged_user_agents as (
     select
         user_agent,
-        coalesce(
-            regexp_matches(lower(user_agent), '{{ var("bot_user_agent_regex") }}'), false
-        ) as is_bot
+        {{ is_bot_user_agent('user_agent') }} as is_bot
     from user_agents
 ),
 

@@ -1,10 +1,10 @@
 -- Grade periods: one row per member and valid_from, with the end of the period (the next
--- change of the member), so the grade at any instant is a range lookup.
+-- change of the member: a window, not a self-join), so the grade at any instant is a
+-- range lookup: valid_from <= t < coalesce(valid_to, infinity).
 with
 
 history as (
     select * from {{ ref('base_shop__member_grade_history') }}
-    where quarantine_rule is null
 ),
 
 membership_grades as (
@@ -19,6 +19,7 @@ periods as (
         valid_from,
         lead(valid_from) over (partition by member_id order by valid_from) as valid_to
     from history
+    where quarantine_rule is null
 ),
 
 final as (

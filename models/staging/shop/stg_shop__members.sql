@@ -4,7 +4,6 @@ with
 
 members as (
     select * from {{ ref('base_shop__members') }}
-    where quarantine_rule is null
 ),
 
 membership_grades as (
@@ -26,6 +25,7 @@ final as (
     from members
     left join membership_grades
         on members.membership_grade = membership_grades.grade_code
+    where members.quarantine_rule is null
 )
 
 select * from final

@@ -1,9 +1,9 @@
--- Order lines: one row per order and line number.
+-- Order lines: one row per order and line number (latest clean load). Lines whose order
+-- is missing or quarantined are kept here; the marts decide (fct_order_items).
 with
 
 order_items as (
     select * from {{ ref('base_shop__order_items') }}
-    where quarantine_rule is null
 ),
 
 final as (
@@ -14,8 +14,9 @@ final as (
         product_id,
         quantity,
         unit_price,
-        unit_price * quantity as line_total
+        cast(unit_price * quantity as decimal(18, 2)) as line_total
     from order_items
+    where quarantine_rule is null
 )
 
 select * from final

@@ -1,25 +1,31 @@
--- Raw order lines that broke a rule, with the rule.
+-- Raw order lines that broke a rule, as sent (text), with the rule.
 with
 
-checked as (
+order_items as (
     select * from {{ ref('base_shop__order_items') }}
 ),
 
-quarantined as (
+rejected as (
     select
-        quarantine_rule || ':' || row_number() over (
-            partition by quarantine_rule
-            order by order_id, line_number_raw, product_id, quantity_raw, unit_price_raw, loaded_at
-        ) as quarantine_row_id,
-        order_id,
-        line_number_raw,
-        product_id,
-        quantity_raw,
-        unit_price_raw,
-        quarantine_rule,
-        loaded_at
-    from checked
+        {{ raw_text('order_id_raw') }} as order_id,
+        {{ raw_text('line_number_raw') }} as line_number,
+        {{ raw_text('product_id_raw') }} as product_id,
+        {{ raw_text('quantity_raw') }} as quantity,
+        {{ raw_text('unit_price_raw') }} as unit_price,
+        {{ raw_text('loaded_at_raw') }} as loaded_at,
+        quarantine_rule
+    from order_items
     where quarantine_rule is not null
+),
+
+identified as (
+    select
+        {{ raw_row_id([
+            'order_id', 'line_number', 'product_id', 'quantity', 'unit_price', 'loaded_at',
+        ]) }} as quarantine_row_id,
+        *,
+        {{ quarantined_at() }} as quarantined_at
+    from rejected
 )
 
-select * from quarantined
+select * from identified

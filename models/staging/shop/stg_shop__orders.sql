@@ -1,9 +1,9 @@
--- Orders: one row per order_id (latest export). `is_paid` is the one rule for revenue.
+-- Orders: one row per order_id (its latest clean export). `is_paid` is the project's one
+-- rule for revenue (macro is_paid_order); every later layer reads this column.
 with
 
 orders as (
     select * from {{ ref('base_shop__orders') }}
-    where quarantine_rule is null
 ),
 
 final as (
@@ -14,12 +14,13 @@ final as (
         currency,
         coupon_code,
         order_total,
-        discount_total,
-        order_status = 'test' as is_test_order,
+        coalesce(discount_total, 0) as discount_total,
+        {{ is_test_order('order_status') }} as is_test_order,
         {{ is_paid_order('order_status') }} as is_paid,
         ordered_at,
         loaded_at
     from orders
+    where quarantine_rule is null
 )
 
 select * from final

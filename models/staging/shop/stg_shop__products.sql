@@ -1,9 +1,8 @@
--- The product catalogue: one row per product_id (latest export).
+-- The product catalogue: one row per product_id (latest clean load).
 with
 
 products as (
     select * from {{ ref('base_shop__products') }}
-    where quarantine_rule is null
 ),
 
 final as (
@@ -12,9 +11,11 @@ final as (
         product_name,
         category,
         list_price,
-        is_vip_exclusive,
-        released_at
+        coalesce(is_vip_exclusive, false) as is_vip_exclusive,
+        released_at,
+        loaded_at
     from products
+    where quarantine_rule is null
 )
 
 select * from final

@@ -1,24 +1,33 @@
--- Raw product rows that broke a rule, with the rule.
+-- Raw product rows that broke a rule, as sent (text), with the rule.
 with
 
-checked as (
+products as (
     select * from {{ ref('base_shop__products') }}
 ),
 
-quarantined as (
+rejected as (
     select
-        quarantine_rule || ':' || row_number() over (
-            partition by quarantine_rule
-            order by product_id, product_name, list_price_raw, released_at_raw, loaded_at
-        ) as quarantine_row_id,
-        product_id,
-        product_name,
-        list_price_raw,
-        released_at_raw,
-        quarantine_rule,
-        loaded_at
-    from checked
+        {{ raw_text('product_id_raw') }} as product_id,
+        {{ raw_text('product_name_raw') }} as product_name,
+        {{ raw_text('category_raw') }} as category,
+        {{ raw_text('list_price_raw') }} as list_price,
+        {{ raw_text('released_at_raw') }} as released_at,
+        {{ raw_text('is_vip_exclusive_raw') }} as is_vip_exclusive,
+        {{ raw_text('loaded_at_raw') }} as loaded_at,
+        quarantine_rule
+    from products
     where quarantine_rule is not null
+),
+
+identified as (
+    select
+        {{ raw_row_id([
+            'product_id', 'product_name', 'category', 'list_price', 'released_at',
+            'is_vip_exclusive', 'loaded_at',
+        ]) }} as quarantine_row_id,
+        *,
+        {{ quarantined_at() }} as quarantined_at
+    from rejected
 )
 
-select * from quarantined
+select * from identified

@@ -1,61 +1,94 @@
--- Every raw event row, typed, with the first rule it breaks (null when none) and its
--- rank among rows sharing its event_id (earliest load first). Read once by the staged
--- and the quarantine models; never read by anything else.
+-- Every raw event row, typed, with `quarantine_rule`: the first rule it breaks, null when
+-- it is clean. Row rules come first; among the clean rows of one event_id the earliest
+-- load is kept and the later ones are `duplicate`. A view, read by stg_shop__events and
+-- stg_shop__events_quarantine only.
+--
+-- Shaped for 100M events on 2 cores: re-delivered ids are few, so only their rows are
+-- ranked by a window; a window over every event would hold and sort the whole table.
+-- The raw rows are split in two streams on the id before any typing (a count of the id's
+-- hash, which reads one column; a collision only adds a candidate, the window still
+-- partitions by the id itself). The typing and the row rules, applied to both streams,
+-- are written once: macros events_typed_columns and events_row_rule
+-- (macros/staging/events.sql). Raw values keep their source type (`*_raw`); the
+-- quarantine turns them into text for its few rows.
+{%- set event_id_key = clean_text('event_id') %}
+
 with
 
-source as (
+source as not materialized (
     select * from {{ source('shop', 'events') }}
 ),
 
-typed as (
-    select
-        {{ clean_text('event_id') }} as event_id,
-        cast(anonymous_id as varchar) as anonymous_id,
-        {{ clean_text('member_id') }} as member_id,
-        lower({{ clean_text('event_name') }}) as event_name,
-        {{ clean_text('page_url') }} as page_url,
-        {{ clean_text('referrer_url') }} as referrer_url,
-        {{ clean_text('utm_source') }} as utm_source,
-        {{ clean_text('utm_medium') }} as utm_medium,
-        {{ clean_text('utm_campaign') }} as utm_campaign,
-        {{ clean_text('utm_term') }} as utm_term,
-        {{ clean_text('product_id') }} as product_id,
-        {{ clean_text('user_agent') }} as user_agent,
-        cast(event_at as varchar) as event_at_raw,
-        cast(loaded_at as varchar) as loaded_at_raw,
-        {{ to_utc_timestamp('event_at') }} as event_at,
-        {{ to_utc_timestamp('loaded_at') }} as loaded_at
+repeated_event_ids as (
+    select hash({{ event_id_key }}) as event_id_hash
     from source
+    where {{ event_id_key }} is not null
+    group by hash({{ event_id_key }})
+    having count(*) > 1
+),
+
+single_rows as (
+    select
+        {{ events_typed_columns() }}
+    from source
+    where
+        {{ event_id_key }} is null
+        or hash({{ event_id_key }}) not in (select event_id_hash from repeated_event_ids)
+),
+
+repeated_rows as (
+    select
+        {{ events_typed_columns() }}
+    from source
+    where hash({{ event_id_key }}) in (select event_id_hash from repeated_event_ids)
+),
+
+single_loads as (
+    select
+        *,
+        {{ events_row_rule() }} as row_rule
+    from single_rows
+),
+
+repeated_loads as (
+    select
+        *,
+        {{ events_row_rule() }} as row_rule
+    from repeated_rows
+),
+
+single_ranked as (
+    select
+        *,
+        case when row_rule is null then 1 end as load_rank
+    from single_loads
+),
+
+-- clean rows first, so a broken copy never displaces a clean one
+repeated_ranked as (
+    select
+        *,
+        case
+            when row_rule is null then row_number() over (
+                partition by event_id
+                order by
+                    row_rule is null desc, loaded_at asc, event_at asc, anonymous_id asc,
+                    member_id asc nulls first, event_name asc, page_url asc nulls first
+            )
+        end as load_rank
+    from repeated_loads
 ),
 
 ranked as (
-    select
-        *,
-        row_number() over (
-            partition by event_id
-            order by loaded_at asc nulls last, event_at asc nulls last, anonymous_id asc, member_id asc
-        ) as load_rank
-    from typed
+    select * from single_ranked
+    union all
+    select * from repeated_ranked
 ),
 
 checked as (
     select
-        *,
-        case
-            when event_id is null then 'missing_event_id'
-            when not {{ is_valid_id('event_id') }} then 'malformed_event_id'
-            when load_rank > 1 then 'duplicate'
-            when anonymous_id is null then 'missing_anonymous_id'
-            when
-                not {{ is_valid_id('anonymous_id') }}
-                or lower(anonymous_id) in ('null', 'undefined', 'none') then 'malformed_anonymous_id'
-            when member_id is not null and not {{ is_valid_id('member_id') }} then 'malformed_member_id'
-            when event_name is null then 'missing_event_name'
-            when event_at is null then 'invalid_event_at'
-            when loaded_at is null then 'invalid_loaded_at'
-            when event_at > loaded_at + to_hours({{ var('future_tolerance_hours') }})
-                then 'future_event_at'
-        end as quarantine_rule
+        * exclude (row_rule),
+        coalesce(row_rule, case when load_rank > 1 then 'duplicate' end) as quarantine_rule
     from ranked
 )
 

@@ -1,4 +1,6 @@
--- Every raw grade-history row, typed, with the first rule it breaks (null when none).
+-- Every raw grade-history row, typed, with `quarantine_rule`: the first rule it breaks,
+-- null when it is clean. A member and valid_from sent twice keeps its latest load; the
+-- others are `duplicate`.
 with
 
 source as (
@@ -9,32 +11,44 @@ typed as (
     select
         {{ clean_text('member_id') }} as member_id,
         upper({{ clean_text('membership_grade') }}) as membership_grade,
-        cast(valid_from as varchar) as valid_from_raw,
         {{ to_utc_timestamp('valid_from') }} as valid_from,
-        {{ to_utc_timestamp('loaded_at') }} as loaded_at
+        {{ to_utc_timestamp('loaded_at') }} as loaded_at,
+        member_id as member_id_raw,
+        membership_grade as membership_grade_raw,
+        valid_from as valid_from_raw,
+        loaded_at as loaded_at_raw
     from source
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by member_id, valid_from
-            order by loaded_at desc nulls last, membership_grade asc
-        ) as version_rank
-    from typed
-),
-
-checked as (
+row_checked as (
     select
         *,
         case
             when member_id is null then 'missing_member_id'
             when not {{ is_valid_id('member_id') }} then 'malformed_member_id'
-            when valid_from is null then 'invalid_valid_from'
             when membership_grade is null then 'missing_membership_grade'
-            when version_rank > 1 then 'duplicate'
-        end as quarantine_rule
+            when valid_from is null then 'invalid_valid_from'
+            when loaded_at is null then 'invalid_loaded_at'
+        end as row_rule
+    from typed
+),
+
+ranked as (
+    select
+        *,
+        case
+            when row_rule is null then row_number() over (
+                partition by row_rule is null, member_id, valid_from
+                order by loaded_at desc, membership_grade asc
+            )
+        end as version_rank
+    from row_checked
+),
+
+checked as (
+    select
+        * exclude (row_rule),
+        coalesce(row_rule, case when version_rank > 1 then 'duplicate' end) as quarantine_rule
     from ranked
 )
 

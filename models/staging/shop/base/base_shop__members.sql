@@ -1,5 +1,6 @@
--- Every raw member row, typed, with the first rule it breaks (null when none). A member
--- exported several times keeps the latest profile; older versions are duplicates.
+-- Every raw member row, typed, with `quarantine_rule`: the first rule it breaks, null when
+-- it is clean. Among the clean rows of one member_id the latest profile (updated_at, then
+-- loaded_at) is kept; older exports are `duplicate`.
 with
 
 source as (
@@ -14,35 +15,51 @@ typed as (
         {{ clean_text('phone') }} as phone,
         {{ to_boolean('sms_opt_in') }} as is_sms_opt_in,
         {{ to_boolean('marketing_opt_in') }} as is_marketing_opt_in,
-        cast(sms_opt_in as varchar) as sms_opt_in_raw,
-        cast(marketing_opt_in as varchar) as marketing_opt_in_raw,
-        cast(signed_up_at as varchar) as signed_up_at_raw,
-        cast(updated_at as varchar) as updated_at_raw,
         {{ to_utc_timestamp('signed_up_at') }} as signed_up_at,
         {{ to_utc_timestamp('updated_at') }} as updated_at,
-        {{ to_utc_timestamp('loaded_at') }} as loaded_at
+        {{ to_utc_timestamp('loaded_at') }} as loaded_at,
+        member_id as member_id_raw,
+        signed_up_at as signed_up_at_raw,
+        membership_grade as membership_grade_raw,
+        sms_opt_in as sms_opt_in_raw,
+        marketing_opt_in as marketing_opt_in_raw,
+        email as email_raw,
+        phone as phone_raw,
+        updated_at as updated_at_raw,
+        loaded_at as loaded_at_raw
     from source
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by member_id
-            order by updated_at desc nulls last, loaded_at desc nulls last, membership_grade asc
-        ) as version_rank
-    from typed
-),
-
-checked as (
+row_checked as (
     select
         *,
         case
             when member_id is null then 'missing_member_id'
             when not {{ is_valid_id('member_id') }} then 'malformed_member_id'
-            when version_rank > 1 then 'duplicate'
             when signed_up_at is null then 'invalid_signed_up_at'
-        end as quarantine_rule
+            when loaded_at is null then 'invalid_loaded_at'
+        end as row_rule
+    from typed
+),
+
+ranked as (
+    select
+        *,
+        case
+            when row_rule is null then row_number() over (
+                partition by row_rule is null, member_id
+                order by
+                    updated_at desc nulls last, loaded_at desc,
+                    membership_grade asc nulls last, email asc nulls last, phone asc nulls last
+            )
+        end as version_rank
+    from row_checked
+),
+
+checked as (
+    select
+        * exclude (row_rule),
+        coalesce(row_rule, case when version_rank > 1 then 'duplicate' end) as quarantine_rule
     from ranked
 )
 
