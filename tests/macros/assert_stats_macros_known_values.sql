@@ -35,11 +35,17 @@ null_cases as (
 ),
 
 failures as (
-    select case_name, computed, expected
+    select
+        case_name,
+        computed,
+        expected
     from cases
     where computed is null or abs(computed - expected) > 1e-6
     union all
-    select case_name, computed, null as expected
+    select
+        case_name,
+        computed,
+        null as expected
     from null_cases
     where computed is not null
 )
