@@ -30,6 +30,7 @@ PROJECT_ITEMS = [
     "profiles.yml",
     ".sqlfluff",
     ".sqlfluffignore",
+    ".dbtignore",
     "models",
     "macros",
     "seeds",
