@@ -109,7 +109,8 @@ def render(report: dict) -> str:
     if "price_affinity" in report:
         lines += ["", "VIP price affinity by membership grade (at the time of the order)"]
         lines += [
-            f"  {row['segment']:<10} avg unit price {row['avg_unit_price']:>12,.0f}"
+            f"  {'no grade' if row['segment'] == 'UNKNOWN' else row['segment']:<10}"
+            f" avg unit price {row['avg_unit_price']:>12,.0f}"
             f"   premium-tier share {_pct(row.get('premium_tier_share'))}"
             for row in report["price_affinity"]
         ]
