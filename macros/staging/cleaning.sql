@@ -105,3 +105,27 @@
         partition by md5(to_json([{{ columns | join(', ') }}]::varchar[]))
     )
 {%- endmacro %}
+
+{#- The last two CTEs of every base model but events: among the rows that broke no rule of
+    their own (`row_rule` null, from the model's `row_checked` CTE), rank the copies of one
+    key; every copy but the first becomes `duplicate`. Emits CTEs `ranked` and `checked`. -#}
+{% macro rank_duplicates(key_columns, order_by, rank_column='load_rank') -%}
+ranked as (
+    select
+        *,
+        case
+            when row_rule is null then row_number() over (
+                partition by row_rule is null, {{ key_columns }}
+                order by {{ order_by }}
+            )
+        end as {{ rank_column }}
+    from row_checked
+),
+
+checked as (
+    select
+        * exclude (row_rule),
+        coalesce(row_rule, case when {{ rank_column }} > 1 then 'duplicate' end) as quarantine_rule
+    from ranked
+)
+{%- endmacro %}

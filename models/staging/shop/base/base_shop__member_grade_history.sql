@@ -33,23 +33,12 @@ row_checked as (
     from typed
 ),
 
-ranked as (
-    select
-        *,
-        case
-            when row_rule is null then row_number() over (
-                partition by row_rule is null, member_id, valid_from
-                order by loaded_at desc, membership_grade asc
-            )
-        end as version_rank
-    from row_checked
-),
-
-checked as (
-    select
-        * exclude (row_rule),
-        coalesce(row_rule, case when version_rank > 1 then 'duplicate' end) as quarantine_rule
-    from ranked
-)
+{{
+    rank_duplicates(
+        'member_id, valid_from',
+        'loaded_at desc, membership_grade asc',
+        'version_rank'
+    )
+}}
 
 select * from checked

@@ -42,25 +42,12 @@ row_checked as (
     from typed
 ),
 
-ranked as (
-    select
-        *,
-        case
-            when row_rule is null then row_number() over (
-                partition by row_rule is null, member_id
-                order by
-                    updated_at desc nulls last, loaded_at desc,
-                    membership_grade asc nulls last, email asc nulls last, phone asc nulls last
-            )
-        end as version_rank
-    from row_checked
-),
-
-checked as (
-    select
-        * exclude (row_rule),
-        coalesce(row_rule, case when version_rank > 1 then 'duplicate' end) as quarantine_rule
-    from ranked
-)
+{{
+    rank_duplicates(
+        'member_id',
+        'updated_at desc nulls last, loaded_at desc, membership_grade asc nulls last, email asc nulls last, phone asc nulls last',
+        'version_rank'
+    )
+}}
 
 select * from checked

@@ -42,23 +42,12 @@ row_checked as (
     from typed
 ),
 
-ranked as (
-    select
-        *,
-        case
-            when row_rule is null then row_number() over (
-                partition by row_rule is null, order_id, line_number
-                order by loaded_at desc, product_id asc, quantity asc, unit_price asc
-            )
-        end as load_rank
-    from row_checked
-),
-
-checked as (
-    select
-        * exclude (row_rule),
-        coalesce(row_rule, case when load_rank > 1 then 'duplicate' end) as quarantine_rule
-    from ranked
-)
+{{
+    rank_duplicates(
+        'order_id, line_number',
+        'loaded_at desc, product_id asc, quantity asc, unit_price asc',
+        'load_rank'
+    )
+}}
 
 select * from checked

@@ -51,23 +51,12 @@ row_checked as (
     from typed
 ),
 
-ranked as (
-    select
-        *,
-        case
-            when row_rule is null then row_number() over (
-                partition by row_rule is null, order_id
-                order by loaded_at desc, order_status asc, order_total asc
-            )
-        end as load_rank
-    from row_checked
-),
-
-checked as (
-    select
-        * exclude (row_rule),
-        coalesce(row_rule, case when load_rank > 1 then 'duplicate' end) as quarantine_rule
-    from ranked
-)
+{{
+    rank_duplicates(
+        'order_id',
+        'loaded_at desc, order_status asc, order_total asc',
+        'load_rank'
+    )
+}}
 
 select * from checked

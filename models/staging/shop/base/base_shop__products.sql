@@ -43,23 +43,12 @@ row_checked as (
     from typed
 ),
 
-ranked as (
-    select
-        *,
-        case
-            when row_rule is null then row_number() over (
-                partition by row_rule is null, product_id
-                order by loaded_at desc, product_name asc nulls last, list_price asc
-            )
-        end as load_rank
-    from row_checked
-),
-
-checked as (
-    select
-        * exclude (row_rule),
-        coalesce(row_rule, case when load_rank > 1 then 'duplicate' end) as quarantine_rule
-    from ranked
-)
+{{
+    rank_duplicates(
+        'product_id',
+        'loaded_at desc, product_name asc nulls last, list_price asc',
+        'load_rank'
+    )
+}}
 
 select * from checked
