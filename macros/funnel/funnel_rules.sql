@@ -11,3 +11,21 @@
 {% macro session_channel(channel_group_column) -%}
     case when {{ channel_group_column }} = 'internal' then 'direct' else {{ channel_group_column }} end
 {%- endmacro %}
+
+{#- The value at the first row in time order (ties broken by a second, unique column), among
+    the rows matching an optional condition: an aggregate. -#}
+{% macro first_by(value, order_column, tie_column, condition=none) -%}
+    arg_min({{ value }}, ({{ order_column }}, {{ tie_column }}))
+    {%- if condition %} filter (where {{ condition }}){% endif %}
+{%- endmacro %}
+
+{#- The value at the last row in time order (ties broken by a second, unique column). -#}
+{% macro last_by(value, order_column, tie_column, condition=none) -%}
+    arg_max({{ value }}, ({{ order_column }}, {{ tie_column }}))
+    {%- if condition %} filter (where {{ condition }}){% endif %}
+{%- endmacro %}
+
+{#- Days from one timestamp to another, with the fraction of a day (1.5 = a day and a half). -#}
+{% macro days_between(start_at, end_at) -%}
+    ({{ dbt.datediff(start_at, end_at, 'second') }} / (24 * 60 * 60.0))
+{%- endmacro %}

@@ -129,3 +129,28 @@ checked as (
     from ranked
 )
 {%- endmacro %}
+
+{#- True when a timestamp cannot be real: before var min_plausible_date, or later than
+    the start of this run plus var future_tolerance_hours (nothing is loaded from the
+    future; allow_future=true skips that bound, e.g. for announced release dates). Such
+    rows are quarantined, so an outlier never moves a window. -#}
+{% macro is_implausible_timestamp(column, allow_future=false) -%}
+    (
+        {{ column }} < cast({{ var_date('min_plausible_date') }} as timestamp)
+        {%- if not allow_future %}
+        or {{ column }} > cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp)
+        + to_hours({{ var_number('future_tolerance_hours') }})
+        {%- endif %}
+    )
+{%- endmacro %}
+
+{#- True when an event arrived later than var late_event_lookback_days after it happened
+    (whole UTC days from the event's date to its load date), in any load but the table's
+    first (which holds the history). -#}
+{% macro is_too_late(event_at, load_date, first_load_date) -%}
+    (
+        {{ load_date }} > {{ first_load_date }}
+        and {{ dbt.datediff('cast(' ~ event_at ~ ' as date)', load_date, 'day') }}
+        > {{ var_integer('late_event_lookback_days') }}
+    )
+{%- endmacro %}

@@ -1,53 +1,45 @@
-{#- The typing and the row rules of raw events, written once: base_shop__events applies
-    them to its two streams of raw rows (ids sent once, ids sent more than once). -#}
+{#- What base_shop__events needs besides the shared shape (macros/staging/versions.sql). -#}
 
-{#- The select list that types one raw event row: cleaned columns, UTC timestamps, and
-    the raw values in their source type (`*_raw`, for the quarantine). -#}
-{% macro events_typed_columns() -%}
-        {{ clean_text('event_id') }} as event_id,
-        -- not trimmed: an id with spaces is malformed, not repaired
-        {{ raw_text('anonymous_id') }} as anonymous_id,
-        {{ clean_text('member_id') }} as member_id,
-        lower({{ clean_text('event_name') }}) as event_name,
-        {{ clean_text('page_url') }} as page_url,
-        {{ clean_text('referrer_url') }} as referrer_url,
-        {{ clean_text('utm_source') }} as utm_source,
-        {{ clean_text('utm_medium') }} as utm_medium,
-        {{ clean_text('utm_campaign') }} as utm_campaign,
-        {{ clean_text('utm_term') }} as utm_term,
-        {{ clean_text('product_id') }} as product_id,
-        {{ clean_text('user_agent') }} as user_agent,
-        {{ to_utc_timestamp('event_at') }} as event_at,
-        {{ to_utc_timestamp('loaded_at') }} as loaded_at,
-        event_id as event_id_raw,
-        event_at as event_at_raw,
-        loaded_at as loaded_at_raw,
-        member_id as member_id_raw,
-        event_name as event_name_raw,
-        page_url as page_url_raw,
-        referrer_url as referrer_url_raw,
-        utm_source as utm_source_raw,
-        utm_medium as utm_medium_raw,
-        utm_campaign as utm_campaign_raw,
-        utm_term as utm_term_raw,
-        product_id as product_id_raw,
-        user_agent as user_agent_raw
+{#- The columns a stored event row brings back into a ranking: the typed values, the raw
+    text kept for the quarantine, and where the row came from. -#}
+{% macro events_stored_columns() -%}
+    event_id, anonymous_id, member_id, event_name, page_url, referrer_url, utm_source,
+    utm_medium, utm_campaign, utm_term, product_id, user_agent, event_at, loaded_at,
+    source_file, event_id_raw, member_id_raw, event_name_raw, page_url_raw,
+    referrer_url_raw, utm_source_raw, utm_medium_raw, utm_campaign_raw, utm_term_raw,
+    product_id_raw, user_agent_raw, event_at_raw, loaded_at_raw, load_date, row_hash
+{%- endmacro %}
+
+{#- A hash of the whole typed row: the last tie-breaker between versions of an event_id
+    and the fingerprint the content reconciliation test sums. -#}
+{% macro events_row_hash() -%}
+    hash(
+        event_id, anonymous_id, member_id, event_name, page_url, referrer_url, utm_source,
+        utm_medium, utm_campaign, utm_term, product_id, user_agent, event_at, loaded_at
+    )
 {%- endmacro %}
 
 {#- The first row rule a typed event breaks, null when none (docs: events_quarantine_rule).
-    `duplicate` is not here: it needs the other rows of the id. -#}
-{% macro events_row_rule() -%}
+    `duplicate` is not here: it needs the other rows of the id.
+    relation: the CTE holding the typed row; first_load_date: the date of the table's first
+    load (its rows are history: never `too_late`). -#}
+{% macro events_row_rule(relation, first_load_date) -%}
     case
-            when event_id is null then 'missing_event_id'
-            when not {{ is_valid_id('event_id') }} then 'malformed_event_id'
-            when anonymous_id is null then 'missing_anonymous_id'
-            when not {{ is_valid_id('anonymous_id') }} then 'malformed_anonymous_id'
-            when member_id is not null and not {{ is_valid_id('member_id') }}
-                then 'malformed_member_id'
-            when event_name is null then 'missing_event_name'
-            when event_at is null then 'invalid_event_at'
-            when loaded_at is null then 'invalid_loaded_at'
-            when event_at > loaded_at + to_hours({{ var('future_tolerance_hours') }})
-                then 'future_event_at'
-        end
+        when {{ relation }}.event_id is null then 'missing_event_id'
+        when not {{ is_valid_id(relation ~ '.event_id') }} then 'malformed_event_id'
+        when {{ relation }}.anonymous_id is null then 'missing_anonymous_id'
+        when not {{ is_valid_id(relation ~ '.anonymous_id') }} then 'malformed_anonymous_id'
+        when {{ relation }}.member_id is not null and not {{ is_valid_id(relation ~ '.member_id') }}
+            then 'malformed_member_id'
+        when {{ relation }}.event_name is null then 'missing_event_name'
+        when {{ relation }}.event_at is null then 'invalid_event_at'
+        when {{ relation }}.loaded_at is null then 'invalid_loaded_at'
+        when {{ is_implausible_timestamp(relation ~ '.event_at') }} then 'implausible_event_at'
+        when {{ is_implausible_timestamp(relation ~ '.loaded_at') }} then 'implausible_loaded_at'
+        when {{ relation }}.event_at
+            > {{ relation }}.loaded_at + to_hours({{ var('future_tolerance_hours') }})
+            then 'future_event_at'
+        when {{ is_too_late(relation ~ '.event_at', relation ~ '.load_date', first_load_date) }}
+            then 'too_late'
+    end
 {%- endmacro %}

@@ -6,7 +6,7 @@
 with
 
 milestones as (
-    select * from {{ ref('int_persons_milestones') }}
+    select * from {{ ref('int_milestones_pivoted_to_persons') }}
 ),
 
 orders as (
@@ -32,8 +32,8 @@ members as (
         -- an order stamped before the sign-up counts as day 0, as in the stage transitions
         -- (greatest() skips nulls on DuckDB, so members who never bought stay null by case)
         case
-            when milestones.first_paid_order_at < milestones.signed_up_at then 0.0
-            else date_diff('second', milestones.signed_up_at, milestones.first_paid_order_at) / 86400.0
+            when milestones.first_order_at < milestones.signed_up_at then 0.0
+            else {{ days_between('milestones.signed_up_at', 'milestones.first_order_at') }}
         end as days_to_first_purchase,
         first_orders.is_first_purchase_coupon
     from milestones
@@ -47,16 +47,16 @@ cohorts as (
         members.signup_date,
         count(*) as members,
         count(*) filter (
-            where members.days_to_first_purchase between 0 and {{ var('first_purchase_short_window_days') }}
+            where members.days_to_first_purchase between 0 and {{ var_integer('first_purchase_short_window_days') }}
         ) as buyers_short_window,
         count(*) filter (
-            where members.days_to_first_purchase between 0 and {{ var('first_purchase_long_window_days') }}
+            where members.days_to_first_purchase between 0 and {{ var_integer('first_purchase_long_window_days') }}
         ) as buyers_long_window,
         count(*) filter (where members.days_to_first_purchase is not null) as buyers_ever,
         median(members.days_to_first_purchase) as median_days_to_first_purchase,
         count(*) filter (where members.is_first_purchase_coupon) as first_orders_with_coupon,
         any_value(
-            members.signup_date + to_days({{ var('first_purchase_long_window_days') }})
+            members.signup_date + to_days({{ var_integer('first_purchase_long_window_days') }})
             <= analysis_window.data_end_date
         ) as is_window_complete
     from members
@@ -68,8 +68,8 @@ final as (
     select
         cast(signup_date as date) as signup_date,
         cast(members as bigint) as members,
-        cast({{ var('first_purchase_short_window_days') }} as integer) as short_window_days,
-        cast({{ var('first_purchase_long_window_days') }} as integer) as long_window_days,
+        cast({{ var_integer('first_purchase_short_window_days') }} as integer) as short_window_days,
+        cast({{ var_integer('first_purchase_long_window_days') }} as integer) as long_window_days,
         cast(buyers_short_window as bigint) as buyers_short_window,
         cast(buyers_long_window as bigint) as buyers_long_window,
         cast(buyers_ever as bigint) as buyers_ever,

@@ -1,6 +1,9 @@
 -- How many persons sit in each stage at the end of each day, point in time: a person counts
 -- in a stage from the day of the transition that put them there until the day before
 -- their next transition. Built from +1/-1 deltas, so it stays linear in transitions.
+-- A table rebuilt by every run, not incremental: one retroactive login can move a person's
+-- transitions months back, so a run would recompute most days anyway, and the deltas are a
+-- single pass over the transitions (bench/RESULTS.md has its cost at 100M events).
 with
 
 transitions as (
@@ -8,11 +11,7 @@ transitions as (
 ),
 
 stages as (
-    select * from (
-        values
-        (1, 'visitor'), (2, 'member_no_purchase'), (3, 'first_time_buyer'),
-        (4, 'repeat_buyer'), (5, 'loyal')
-    ) as stage_list (funnel_stage_rank, funnel_stage)
+    select * from {{ ref('funnel_stages') }}
 ),
 
 analysis_window as (
@@ -75,7 +74,7 @@ grid as (
 
 final as (
     select
-        cast(calendar_date || ':' || funnel_stage as varchar) as stage_day_id,
+        cast({{ composite_key(['calendar_date', 'funnel_stage']) }} as varchar) as stage_day_id,
         cast(funnel_stage as varchar) as funnel_stage,
         cast(funnel_stage_rank as integer) as funnel_stage_rank,
         cast(sum(net_change) over (

@@ -5,7 +5,7 @@
 with
 
 conversions as (
-    select * from {{ ref('int_new_visitor_conversions') }}
+    select * from {{ ref('int_new_visitors_converted') }}
 ),
 
 analysis_window as (
@@ -21,7 +21,7 @@ cohorts as (
         count(*) filter (where conversions.has_signed_up) as signups,
         -- the cohort's whole conversion window lies within the data
         any_value(
-            conversions.first_visit_date + to_days({{ var('signup_conversion_window_days') }})
+            conversions.first_visit_date + to_days({{ var_integer('signup_conversion_window_days') }})
             <= analysis_window.data_end_date
         ) as is_window_complete
     from conversions
@@ -34,10 +34,10 @@ cohorts as (
 
 final as (
     select
-        cast(
-            first_visit_date || ':' || coalesce(first_touch_channel, 'unknown') || ':'
-            || has_viewed_member_benefits as varchar
-        ) as cohort_id,
+        cast({{ composite_key([
+            'first_visit_date', "coalesce(first_touch_channel, 'unknown')",
+            'has_viewed_member_benefits',
+        ]) }} as varchar) as cohort_id,
         cast(coalesce(first_touch_channel, 'unknown') as varchar) as first_touch_channel,
         cast(new_visitors as bigint) as new_visitors,
         cast(signups as bigint) as signups,

@@ -7,11 +7,11 @@
 with
 
 conversions as (
-    select * from {{ ref('int_new_visitor_conversions') }}
+    select * from {{ ref('int_new_visitors_converted') }}
 ),
 
 sessions as (
-    select * from {{ ref('fct_sessions') }}
+    select * from {{ ref('int_sessions_attributed') }}
 ),
 
 analysis_window as (
@@ -92,8 +92,6 @@ counts as (
 rates as (
     select
         *,
-        new_visitors - viewers as non_viewers,
-        signups - signups_viewed as signups_not_viewed,
         {{ safe_ratio('signups_viewed', 'viewers') }} as signup_rate_viewed,
         {{ safe_ratio('signups - signups_viewed', 'new_visitors - viewers') }}
             as signup_rate_not_viewed,
@@ -104,7 +102,7 @@ rates as (
 
 final as (
     select
-        cast(period_type || ':' || period_start_date as varchar) as period_id,
+        cast({{ composite_key(['period_type', 'period_start_date']) }} as varchar) as period_id,
         cast(period_type as varchar) as period_type,
         cast(visitors as bigint) as visitors,
         cast(new_visitors as bigint) as new_visitors,

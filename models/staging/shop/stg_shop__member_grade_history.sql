@@ -13,9 +13,11 @@ membership_grades as (
 
 periods as (
     select
-        member_id || '|' || strftime(valid_from, '%Y-%m-%dT%H:%M:%S.%f') as grade_period_id,
+        {{ composite_key(['member_id', 'valid_from']) }} as grade_period_id,
         member_id,
         membership_grade,
+        source_file,
+        load_date,
         valid_from,
         lead(valid_from) over (partition by member_id order by valid_from) as valid_to
     from history
@@ -29,6 +31,8 @@ final as (
         periods.membership_grade,
         membership_grades.grade_rank,
         periods.valid_to is null as is_current,
+        periods.source_file,
+        periods.load_date,
         periods.valid_from,
         periods.valid_to
     from periods

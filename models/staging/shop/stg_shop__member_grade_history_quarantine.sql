@@ -1,28 +1,24 @@
--- Raw grade-history rows that broke a rule, as sent (text), with the rule.
+-- Raw grade-history rows that broke a rule, with the rule: the values as sent where they
+-- could not be read or cleaning changed them, else as read (text). A view over
+-- base_shop__member_grade_history.
 with
 
-grade_history as (
+member_grade_history as (
     select * from {{ ref('base_shop__member_grade_history') }}
 ),
 
-rejected as (
+final as (
     select
-        {{ raw_text('member_id_raw') }} as member_id,
-        {{ raw_text('membership_grade_raw') }} as membership_grade,
-        {{ raw_text('valid_from_raw') }} as valid_from,
-        {{ raw_text('loaded_at_raw') }} as loaded_at,
-        quarantine_rule
-    from grade_history
+        quarantine_row_id,
+        {{ sent_text('member_id') }} as member_id,
+        {{ sent_text('membership_grade') }} as membership_grade,
+        {{ sent_text('valid_from') }} as valid_from,
+        {{ sent_text('loaded_at') }} as loaded_at,
+        quarantine_rule,
+        source_file,
+        load_date
+    from member_grade_history
     where quarantine_rule is not null
-),
-
-identified as (
-    select
-        {{ raw_row_id(['member_id', 'membership_grade', 'valid_from', 'loaded_at']) }}
-            as quarantine_row_id,
-        *,
-        {{ quarantined_at() }} as quarantined_at
-    from rejected
 )
 
-select * from identified
+select * from final

@@ -20,6 +20,8 @@ final as (
         coalesce(members.is_sms_opt_in, false) as is_sms_opt_in,
         coalesce(members.is_marketing_opt_in, false) as is_marketing_opt_in,
         members.signed_up_at,
+        members.source_file,
+        members.load_date,
         members.updated_at,
         members.loaded_at
     from members

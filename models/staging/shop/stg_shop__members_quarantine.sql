@@ -1,36 +1,30 @@
--- Raw member rows that broke a rule, as sent (text), with the rule; older exports of a
--- member are here with rule `duplicate`. E-mail and phone are PII, as in stg_shop__members.
+-- Raw member rows that broke a rule, with the rule: the values as sent where they could not
+-- be read or cleaning changed them, else as read (text). Older exports of a member are here
+-- with rule `duplicate`. A view over base_shop__members (it holds e-mail and phone: staging
+-- is not for BI readers).
 with
 
 members as (
     select * from {{ ref('base_shop__members') }}
 ),
 
-rejected as (
+final as (
     select
-        {{ raw_text('member_id_raw') }} as member_id,
-        {{ raw_text('signed_up_at_raw') }} as signed_up_at,
-        {{ raw_text('membership_grade_raw') }} as membership_grade,
-        {{ raw_text('sms_opt_in_raw') }} as sms_opt_in,
-        {{ raw_text('marketing_opt_in_raw') }} as marketing_opt_in,
-        {{ raw_text('email_raw') }} as email,
-        {{ raw_text('phone_raw') }} as phone,
-        {{ raw_text('updated_at_raw') }} as updated_at,
-        {{ raw_text('loaded_at_raw') }} as loaded_at,
-        quarantine_rule
+        quarantine_row_id,
+        {{ sent_text('member_id') }} as member_id,
+        {{ sent_text('signed_up_at') }} as signed_up_at,
+        {{ sent_text('membership_grade') }} as membership_grade,
+        {{ sent_text('is_sms_opt_in') }} as sms_opt_in,
+        {{ sent_text('is_marketing_opt_in') }} as marketing_opt_in,
+        {{ sent_text('email') }} as email,
+        {{ sent_text('phone') }} as phone,
+        {{ sent_text('updated_at') }} as updated_at,
+        {{ sent_text('loaded_at') }} as loaded_at,
+        quarantine_rule,
+        source_file,
+        load_date
     from members
     where quarantine_rule is not null
-),
-
-identified as (
-    select
-        {{ raw_row_id([
-            'member_id', 'signed_up_at', 'membership_grade', 'sms_opt_in', 'marketing_opt_in',
-            'email', 'phone', 'updated_at', 'loaded_at',
-        ]) }} as quarantine_row_id,
-        *,
-        {{ quarantined_at() }} as quarantined_at
-    from rejected
 )
 
-select * from identified
+select * from final

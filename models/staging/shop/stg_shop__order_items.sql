@@ -8,13 +8,16 @@ order_items as (
 
 final as (
     select
-        order_id || '-' || line_number as order_item_id,
+        {{ composite_key(['order_id', 'line_number']) }} as order_item_id,
         order_id,
         line_number,
         product_id,
         quantity,
         unit_price,
-        cast(unit_price * quantity as decimal(18, 2)) as line_total
+        cast(unit_price * quantity as decimal(18, 2)) as line_total,
+        source_file,
+        load_date,
+        loaded_at
     from order_items
     where quarantine_rule is null
 )

@@ -17,6 +17,8 @@ final as (
         coalesce(discount_total, 0) as discount_total,
         {{ is_test_order('order_status') }} as is_test_order,
         {{ is_paid_order('order_status') }} as is_paid,
+        source_file,
+        load_date,
         ordered_at,
         loaded_at
     from orders

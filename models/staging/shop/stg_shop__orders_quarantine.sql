@@ -1,36 +1,29 @@
--- Raw order rows that broke a rule, as sent (text), with the rule; earlier exports of an
--- order are here with rule `duplicate`.
+-- Raw order rows that broke a rule, with the rule: the values as sent where they could not
+-- be read or cleaning changed them, else as read (text). Earlier exports of an order are
+-- here with rule `duplicate`. A view over base_shop__orders.
 with
 
 orders as (
     select * from {{ ref('base_shop__orders') }}
 ),
 
-rejected as (
+final as (
     select
-        {{ raw_text('order_id_raw') }} as order_id,
-        {{ raw_text('member_id_raw') }} as member_id,
-        {{ raw_text('ordered_at_raw') }} as ordered_at,
-        {{ raw_text('status_raw') }} as status,
-        {{ raw_text('currency_raw') }} as currency,
-        {{ raw_text('order_total_raw') }} as order_total,
-        {{ raw_text('discount_total_raw') }} as discount_total,
-        {{ raw_text('coupon_code_raw') }} as coupon_code,
-        {{ raw_text('loaded_at_raw') }} as loaded_at,
-        quarantine_rule
+        quarantine_row_id,
+        {{ sent_text('order_id') }} as order_id,
+        {{ sent_text('member_id') }} as member_id,
+        {{ sent_text('ordered_at') }} as ordered_at,
+        {{ sent_text('order_status') }} as status,
+        {{ sent_text('currency') }} as currency,
+        {{ sent_text('order_total') }} as order_total,
+        {{ sent_text('discount_total') }} as discount_total,
+        {{ sent_text('coupon_code') }} as coupon_code,
+        {{ sent_text('loaded_at') }} as loaded_at,
+        quarantine_rule,
+        source_file,
+        load_date
     from orders
     where quarantine_rule is not null
-),
-
-identified as (
-    select
-        {{ raw_row_id([
-            'order_id', 'member_id', 'ordered_at', 'status', 'currency', 'order_total',
-            'discount_total', 'coupon_code', 'loaded_at',
-        ]) }} as quarantine_row_id,
-        *,
-        {{ quarantined_at() }} as quarantined_at
-    from rejected
 )
 
-select * from identified
+select * from final

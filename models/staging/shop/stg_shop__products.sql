@@ -12,6 +12,8 @@ final as (
         category,
         list_price,
         coalesce(is_vip_exclusive, false) as is_vip_exclusive,
+        source_file,
+        load_date,
         released_at,
         loaded_at
     from products

@@ -1,33 +1,26 @@
--- Raw product rows that broke a rule, as sent (text), with the rule.
+-- Raw product rows that broke a rule, with the rule: the values as sent where they could not
+-- be read or cleaning changed them, else as read (text). A view over base_shop__products.
 with
 
 products as (
     select * from {{ ref('base_shop__products') }}
 ),
 
-rejected as (
+final as (
     select
-        {{ raw_text('product_id_raw') }} as product_id,
-        {{ raw_text('product_name_raw') }} as product_name,
-        {{ raw_text('category_raw') }} as category,
-        {{ raw_text('list_price_raw') }} as list_price,
-        {{ raw_text('released_at_raw') }} as released_at,
-        {{ raw_text('is_vip_exclusive_raw') }} as is_vip_exclusive,
-        {{ raw_text('loaded_at_raw') }} as loaded_at,
-        quarantine_rule
+        quarantine_row_id,
+        {{ sent_text('product_id') }} as product_id,
+        {{ sent_text('product_name') }} as product_name,
+        {{ sent_text('category') }} as category,
+        {{ sent_text('list_price') }} as list_price,
+        {{ sent_text('released_at') }} as released_at,
+        {{ sent_text('is_vip_exclusive') }} as is_vip_exclusive,
+        {{ sent_text('loaded_at') }} as loaded_at,
+        quarantine_rule,
+        source_file,
+        load_date
     from products
     where quarantine_rule is not null
-),
-
-identified as (
-    select
-        {{ raw_row_id([
-            'product_id', 'product_name', 'category', 'list_price', 'released_at',
-            'is_vip_exclusive', 'loaded_at',
-        ]) }} as quarantine_row_id,
-        *,
-        {{ quarantined_at() }} as quarantined_at
-    from rejected
 )
 
-select * from identified
+select * from final

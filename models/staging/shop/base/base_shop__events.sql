@@ -1,95 +1,320 @@
--- Every raw event row, typed, with `quarantine_rule`: the first rule it breaks, null when
--- it is clean. Row rules come first; among the clean rows of one event_id the earliest
--- load is kept and the later ones are `duplicate`. A view, read by stg_shop__events and
--- stg_shop__events_quarantine only.
+-- Every raw event row ever read, typed, with `quarantine_rule` (the first rule it breaks;
+-- null when clean) and, for the clean rows, everything staging derives: URL path, UTM tags
+-- parsed from the URL, channel, page type, bot and other flags. The one ranking of the
+-- versions of an event_id (earliest clean load kept, the others `duplicate`) is computed
+-- here, once: stg_shop__events and stg_shop__events_quarantine are views over this table.
 --
--- Shaped for 100M events on 2 cores: re-delivered ids are few, so only their rows are
--- ranked by a window; a window over every event would hold and sort the whole table.
--- The raw rows are split in two streams on the id before any typing (a count of the id's
--- hash, which reads one column; a collision only adds a candidate, the window still
--- partitions by the id itself). The typing and the row rules, applied to both streams,
--- are written once: macros events_typed_columns and events_row_rule
--- (macros/staging/events.sql). Raw values keep their source type (`*_raw`); the
--- quarantine turns them into text for its few rows.
-{%- set event_id_key = clean_text('event_id') %}
+-- Incremental (docs block incremental_runs): a run reads only its batch of new files
+-- (base_shop__events_batch), brings back the stored rows of the event_ids the batch
+-- touches, ranks them together and replaces those event_ids (delete+insert on event_id).
+-- A full refresh reads every file. Either way the same rows give the same table.
+-- Shaped for 100M rows: only the rows of an id sent more than once are ranked by a window;
+-- the regular-expression rules run on the few distinct tag combinations, paths and agents.
+{{
+    config(
+        materialized='incremental',
+        unique_key='event_id',
+        incremental_strategy='delete+insert',
+        pre_hook="{{ delete_batch_rows('events') }}",
+    )
+}}
 
 with
 
-source as not materialized (
-    select * from {{ source('shop', 'events') }}
+batch as (
+    select * from {{ ref('base_shop__events_batch') }}
 ),
 
-repeated_event_ids as (
-    select hash({{ event_id_key }}) as event_id_hash
-    from source
-    where {{ event_id_key }} is not null
-    group by hash({{ event_id_key }})
-    having count(*) > 1
+channel_rules as (
+    select * from {{ ref('channel_rules') }}
 ),
 
-single_rows as (
+page_rules as (
+    select * from {{ ref('page_rules') }}
+),
+
+typed as (
     select
-        {{ events_typed_columns() }}
-    from source
-    where
-        {{ event_id_key }} is null
-        or hash({{ event_id_key }}) not in (select event_id_hash from repeated_event_ids)
+        {{ clean_text('event_id') }} as event_id,
+        -- not trimmed: an id with spaces is malformed, not repaired
+        {{ raw_text('anonymous_id') }} as anonymous_id,
+        {{ clean_text('member_id') }} as member_id,
+        lower({{ clean_text('event_name') }}) as event_name,
+        {{ clean_text('page_url') }} as page_url,
+        {{ clean_text('referrer_url') }} as referrer_url,
+        {{ clean_text('utm_source') }} as utm_source,
+        {{ clean_text('utm_medium') }} as utm_medium,
+        {{ clean_text('utm_campaign') }} as utm_campaign,
+        {{ clean_text('utm_term') }} as utm_term,
+        {{ clean_text('product_id') }} as product_id,
+        {{ clean_text('user_agent') }} as user_agent,
+        {{ to_utc_timestamp('event_at') }} as event_at,
+        {{ to_utc_timestamp('loaded_at') }} as loaded_at,
+        source_file,
+        load_date as file_load_date,
+        {{ text_if_cleaned('event_id', clean_text('event_id')) }} as event_id_raw,
+        {{ text_if_cleaned('member_id', clean_text('member_id')) }} as member_id_raw,
+        {{ text_if_cleaned('event_name', 'lower(' ~ clean_text('event_name') ~ ')') }}
+            as event_name_raw,
+        {{ text_if_cleaned('page_url', clean_text('page_url')) }} as page_url_raw,
+        {{ text_if_cleaned('referrer_url', clean_text('referrer_url')) }} as referrer_url_raw,
+        {{ text_if_cleaned('utm_source', clean_text('utm_source')) }} as utm_source_raw,
+        {{ text_if_cleaned('utm_medium', clean_text('utm_medium')) }} as utm_medium_raw,
+        {{ text_if_cleaned('utm_campaign', clean_text('utm_campaign')) }} as utm_campaign_raw,
+        {{ text_if_cleaned('utm_term', clean_text('utm_term')) }} as utm_term_raw,
+        {{ text_if_cleaned('product_id', clean_text('product_id')) }} as product_id_raw,
+        {{ text_if_cleaned('user_agent', clean_text('user_agent')) }} as user_agent_raw,
+        {{ text_if_unreadable('event_at', to_utc_timestamp('event_at')) }} as event_at_raw,
+        {{ text_if_unreadable('loaded_at', to_utc_timestamp('loaded_at')) }} as loaded_at_raw
+    from batch
 ),
 
-repeated_rows as (
+hashed as (
     select
-        {{ events_typed_columns() }}
-    from source
-    where hash({{ event_id_key }}) in (select event_id_hash from repeated_event_ids)
+        * exclude (file_load_date),
+        coalesce(file_load_date, cast(loaded_at as date)) as load_date,
+        {{ events_row_hash() }} as row_hash
+    from typed
 ),
 
-single_loads as (
+{% if is_incremental() -%}
+stored as (
     select
-        *,
-        {{ events_row_rule() }} as row_rule
-    from single_rows
+        {{ events_stored_columns() }},
+        row_rule
+    from {{ this }}
+    where event_id in (select hashed.event_id from hashed)
 ),
+{%- endif %}
 
-repeated_loads as (
-    select
-        *,
-        {{ events_row_rule() }} as row_rule
-    from repeated_rows
-),
-
-single_ranked as (
-    select
-        *,
-        case when row_rule is null then 1 end as load_rank
-    from single_loads
-),
-
--- clean rows first, so a broken copy never displaces a clean one
-repeated_ranked as (
-    select
-        *,
-        case
-            when row_rule is null then row_number() over (
-                partition by event_id
-                order by
-                    row_rule is null desc, loaded_at asc, event_at asc, anonymous_id asc,
-                    member_id asc nulls first, event_name asc, page_url asc nulls first
-            )
-        end as load_rank
-    from repeated_loads
-),
-
-ranked as (
-    select * from single_ranked
-    union all
-    select * from repeated_ranked
+first_load as (
+    select min(load_date) as first_load_date
+    from (
+        select load_date from hashed
+        {% if is_incremental() -%}
+        union all
+        select min(load_date) from {{ this }}
+        {%- endif %}
+    ) as load_dates
 ),
 
 checked as (
     select
-        * exclude (row_rule),
-        coalesce(row_rule, case when load_rank > 1 then 'duplicate' end) as quarantine_rule
+        hashed.*,
+        {{ events_row_rule('hashed', 'first_load.first_load_date') }} as row_rule
+    from hashed
+    cross join first_load
+),
+
+candidates as (
+    select * from checked
+    {% if is_incremental() -%}
+    union all by name
+    select * from stored
+    {%- endif %}
+),
+
+-- ids sent more than once: only their rows need a window (a count of the id's hash reads
+-- one column; a collision only adds a candidate, the window partitions by the id itself)
+repeated_ids as (
+    select hash(event_id) as event_id_hash
+    from candidates
+    where event_id is not null
+    group by hash(event_id)
+    having count(*) > 1
+),
+
+-- a copy that arrived too late of an event that has a clean version is a `duplicate`
+ranked as (
+    select
+        *,
+        case when row_rule is null then 1 end as version_rank,
+        false as has_clean_version
+    from candidates
+    where event_id is null or hash(event_id) not in (select event_id_hash from repeated_ids)
+    union all
+    select
+        *,
+        {{ version_rank('event_id', 'loaded_at asc') }} as version_rank,
+        bool_or(row_rule is null) over (partition by event_id) as has_clean_version
+    from candidates
+    where hash(event_id) in (select event_id_hash from repeated_ids)
+),
+
+verdicts as (
+    select
+        * exclude (version_rank, has_clean_version),
+        case
+            when row_rule = 'too_late' and has_clean_version then 'duplicate'
+            when row_rule is not null then row_rule
+            when version_rank > 1 then 'duplicate'
+        end as quarantine_rule
     from ranked
+),
+
+-- the clean rows get the derived columns; the URL is parsed only where a tag is missing
+kept as materialized (
+    select
+        *,
+        {{ url_path('page_url') }} as page_path,
+        {{ url_host('referrer_url') }} as referrer_host,
+        case when utm_source is null then {{ url_parameter('page_url', 'utm_source') }} end
+            as utm_source_parsed,
+        case when utm_medium is null then {{ url_parameter('page_url', 'utm_medium') }} end
+            as utm_medium_parsed,
+        case when utm_campaign is null then {{ url_parameter('page_url', 'utm_campaign') }} end
+            as utm_campaign_parsed,
+        case when utm_term is null then {{ url_parameter('page_url', 'utm_term') }} end
+            as utm_term_parsed
+    from verdicts
+    where quarantine_rule is null
+),
+
+traffic_signals as (
+    select distinct
+        lower(coalesce(utm_source, utm_source_parsed, '')) as source_key,
+        lower(coalesce(utm_medium, utm_medium_parsed, '')) as medium_key,
+        coalesce(referrer_host, '') as referrer_key
+    from kept
+),
+
+classified_signals as (
+    select
+        traffic_signals.source_key,
+        traffic_signals.medium_key,
+        traffic_signals.referrer_key,
+        arg_min(channel_rules.channel_group, channel_rules.priority) as channel_group
+    from traffic_signals
+    inner join channel_rules
+        on (
+            channel_rules.utm_medium_regex is null
+            or regexp_matches(traffic_signals.medium_key, channel_rules.utm_medium_regex)
+        )
+        and (
+            channel_rules.utm_source_regex is null
+            or regexp_matches(traffic_signals.source_key, channel_rules.utm_source_regex)
+        )
+        and (
+            channel_rules.referrer_host_regex is null
+            or regexp_matches(traffic_signals.referrer_key, channel_rules.referrer_host_regex)
+        )
+    group by
+        traffic_signals.source_key,
+        traffic_signals.medium_key,
+        traffic_signals.referrer_key
+),
+
+page_paths as (
+    select distinct page_path
+    from kept
+    where page_path is not null
+),
+
+classified_paths as (
+    select
+        page_paths.page_path,
+        arg_min(page_rules.page_type, page_rules.priority) as page_type
+    from page_paths
+    inner join page_rules
+        on regexp_matches(page_paths.page_path, page_rules.path_regex)
+    group by page_paths.page_path
+),
+
+user_agents as (
+    select distinct user_agent
+    from kept
+),
+
+flagged_user_agents as (
+    select
+        user_agent,
+        {{ is_bot_user_agent('user_agent') }} as is_bot
+    from user_agents
+),
+
+clean_rows as (
+    select
+        kept.*,
+        coalesce(classified_paths.page_type, 'unknown') as page_type,
+        classified_signals.channel_group,
+        coalesce(flagged_user_agents.is_bot, false) as is_bot,
+        cast(null as varchar) as quarantine_row_id
+    from kept
+    left join classified_signals
+        on
+            lower(coalesce(kept.utm_source, kept.utm_source_parsed, ''))
+            = classified_signals.source_key
+            and lower(coalesce(kept.utm_medium, kept.utm_medium_parsed, ''))
+            = classified_signals.medium_key
+            and coalesce(kept.referrer_host, '') = classified_signals.referrer_key
+    left join classified_paths
+        on kept.page_path = classified_paths.page_path
+    left join flagged_user_agents
+        on kept.user_agent is not distinct from flagged_user_agents.user_agent
+),
+
+quarantined_rows as (
+    select
+        *,
+        {{ quarantine_row_id([
+            'event_id_raw', 'anonymous_id', 'member_id_raw', 'event_name_raw', 'page_url_raw',
+            'referrer_url_raw', 'utm_source_raw', 'utm_medium_raw', 'utm_campaign_raw',
+            'utm_term_raw', 'product_id_raw', 'user_agent_raw', 'event_at_raw', 'loaded_at_raw',
+        ]) }} as quarantine_row_id
+    from verdicts
+    where quarantine_rule is not null
+),
+
+final as (
+    select
+        event_id,
+        anonymous_id,
+        member_id,
+        event_name,
+        page_url,
+        page_path,
+        page_type,
+        referrer_url,
+        referrer_host,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        utm_term,
+        utm_source_parsed,
+        utm_medium_parsed,
+        utm_campaign_parsed,
+        utm_term_parsed,
+        channel_group,
+        product_id,
+        user_agent,
+        is_bot,
+        event_id_raw,
+        member_id_raw,
+        event_name_raw,
+        page_url_raw,
+        referrer_url_raw,
+        utm_source_raw,
+        utm_medium_raw,
+        utm_campaign_raw,
+        utm_term_raw,
+        product_id_raw,
+        user_agent_raw,
+        event_at_raw,
+        loaded_at_raw,
+        row_rule,
+        quarantine_rule,
+        quarantine_row_id,
+        row_hash,
+        source_file,
+        load_date,
+        event_at,
+        loaded_at
+    from (
+        select * from clean_rows
+        union all by name
+        select * from quarantined_rows
+    ) as every_row
 )
 
-select * from checked
+select * from final
+order by event_at

@@ -1,3 +1,5 @@
+{{ config(materialized='view') }}
+
 -- One row per new visitor: a person whose first visit is the start of their history with the
 -- shop and who was not a member yet (signed_up_at null or not before the first visit).
 -- The sign-up counts when it falls within var signup_conversion_window_days of the first
@@ -7,7 +9,7 @@
 with
 
 milestones as (
-    select * from {{ ref('int_persons_milestones') }}
+    select * from {{ ref('int_milestones_pivoted_to_persons') }}
 ),
 
 new_visitors as (
@@ -18,7 +20,7 @@ new_visitors as (
         milestones.signed_up_at,
         milestones.first_member_benefits_view_at,
         milestones.first_visit_at
-        + to_days({{ var('signup_conversion_window_days') }}) as conversion_deadline_at
+        + to_days({{ var_integer('signup_conversion_window_days') }}) as conversion_deadline_at
     from milestones
     where
         milestones.first_visit_at is not null

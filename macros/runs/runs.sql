@@ -1,0 +1,245 @@
+{#- The run manifest: which raw files each run reads, kept in schema `ops` (docs block
+    run_manifest). on-run-start freezes the run's batch of files (start_run); the batch models
+    read exactly that list (run_batch_files); on-run-end records the files as processed when
+    every model of the run succeeded (finish_run), so a failed run's files are read again by
+    the next run. -#}
+
+{#- The tables of the raw-data contract, in the order runs record them. -#}
+{% macro raw_tables() -%}
+    {{ return(['events', 'members', 'member_grade_history', 'orders', 'order_items', 'products']) }}
+{%- endmacro %}
+
+{#- The file pattern of a raw table, taken from the source's one reader (its first quoted
+    literal), so the run manifest and the source can never disagree. -#}
+{% macro raw_file_pattern(table) -%}
+    {%- set reader = raw_source_node(table).relation_name -%}
+    {%- set found = modules.re.search("'((?:[^']|'')*)'", reader) -%}
+    {%- if not found -%}
+        {{ exceptions.raise_compiler_error("raw_file_pattern: no file pattern in the reader of source shop." ~ table ~ ": " ~ reader) }}
+    {%- endif -%}
+    {{ return(found.group(1)) }}
+{%- endmacro %}
+
+{#- The load date of a file from its path: the `load_date=YYYY-MM-DD` folder of a load
+    partition, null for a file of the flat layout. -#}
+{% macro file_load_date(path_column) -%}
+    try_cast(regexp_extract({{ path_column }}, 'load_date=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) as date)
+{%- endmacro %}
+
+{#- True when this dbt invocation builds models (run or build); hooks do nothing for
+    compile, docs, test, show. -#}
+{% macro run_builds_models() -%}
+    {{ return(execute and flags.WHICH in ('run', 'build')) }}
+{%- endmacro %}
+
+{#- The relation of a base model, or none when it has not been built yet. -#}
+{% macro built_base_relation(table) -%}
+    {%- set node = graph.nodes.get('model.' ~ project_name ~ '.base_shop__' ~ table) -%}
+    {{ return(adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias)) }}
+{%- endmacro %}
+
+{#- on-run-start: create the ops tables and freeze this run's batch: per raw table, every
+    file on a full refresh or when the table's base model does not exist yet, otherwise the
+    files no successful run has processed. -#}
+{% macro start_run() -%}
+    {%- if run_builds_models() -%}
+        {%- set statements -%}
+            create schema if not exists ops;
+            create table if not exists ops.processed_raw_files (
+                table_name varchar,
+                file_path varchar,
+                load_date date,
+                run_id varchar,
+                processed_at timestamp
+            );
+            create table if not exists ops.pipeline_runs (
+                run_id varchar,
+                started_at timestamp,
+                finished_at timestamp,
+                is_full_refresh boolean,
+                status varchar,
+                files_read bigint,
+                first_load_date date,
+                last_load_date date,
+                rows_read json,
+                rows_quarantined json,
+                too_late_events bigint,
+                first_event_at timestamp,
+                last_event_at timestamp,
+                message varchar
+            );
+            create or replace table ops.run_pending_files as
+            {%- for table in raw_tables() %}
+            {%- set rebuild = flags.FULL_REFRESH or built_base_relation(table) is none %}
+            select
+                '{{ table }}' as table_name,
+                file as file_path,
+                {{ file_load_date('file') }} as load_date,
+                {{ rebuild }} as is_rebuild
+            from glob('{{ raw_file_pattern(table) }}')
+            {%- if not rebuild %}
+            where file not in (
+                select file_path from ops.processed_raw_files where table_name = '{{ table }}'
+            )
+            {%- endif %}
+            {{ 'union all' if not loop.last }}
+            {%- endfor %};
+            create or replace table ops.current_run as
+            select
+                '{{ invocation_id }}' as run_id,
+                cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as started_at,
+                {{ flags.FULL_REFRESH | string | lower }} as is_full_refresh;
+        {%- endset -%}
+        {%- do run_query(statements) -%}
+        {%- if flags.FULL_REFRESH -%}
+            {%- do run_query('delete from ops.processed_raw_files') -%}
+        {%- endif -%}
+    {%- endif -%}
+    select 1
+{%- endmacro %}
+
+{#- The files of this run's batch for one raw table (a list of paths; empty at parse time). -#}
+{% macro run_batch_files(table) -%}
+    {%- if not execute -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set rows = run_query(
+        "select file_path from ops.run_pending_files where table_name = '" ~ table ~ "' order by file_path"
+    ) -%}
+    {{ return(rows.columns[0].values() | list) }}
+{%- endmacro %}
+
+{#- on-run-end: when every model of the whole project ran and succeeded, record the batch as
+    processed; in every case write the run's row of ops.pipeline_runs (what it read, how
+    much was quarantined, its time window, its status). -#}
+{% macro finish_run(results) -%}
+    {%- if run_builds_models() -%}
+        {%- set failed = [] -%}
+        {%- set ran = [] -%}
+        {%- for result in results -%}
+            {%- if result.node.resource_type == 'model' -%}
+                {%- do ran.append(result.node.unique_id) -%}
+                {%- if result.status not in ('success', 'pass') -%}
+                    {%- do failed.append(result.node.name ~ ' (' ~ result.status ~ ')') -%}
+                {%- endif -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- set missing = [] -%}
+        {%- for node in graph.nodes.values() -%}
+            {%- if node.resource_type == 'model' and node.config.materialized == 'incremental'
+                and node.config.enabled and node.unique_id not in ran -%}
+                {%- do missing.append(node.name) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- if failed -%}
+            {%- set status = 'failed' -%}
+            {%- set message = 'models failed: ' ~ (failed | join(', ')) -%}
+        {%- elif missing -%}
+            {%- set status = 'partial' -%}
+            {%- set message = 'not every incremental model was selected, the batch stays pending: ' ~ (missing | join(', ')) -%}
+        {%- else -%}
+            {%- set status = 'success' -%}
+            {%- set message = '' -%}
+        {%- endif -%}
+        {%- set statements -%}
+            {%- if status == 'success' %}
+            insert into ops.processed_raw_files
+            select
+                table_name,
+                file_path,
+                load_date,
+                '{{ invocation_id }}',
+                current_timestamp::timestamp
+            from ops.run_pending_files;
+            {%- endif %}
+            insert into ops.pipeline_runs
+            select
+                '{{ invocation_id }}',
+                cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp),
+                current_timestamp::timestamp,
+                {{ flags.FULL_REFRESH | string | lower }},
+                '{{ status }}',
+                (select count(*) from ops.run_pending_files),
+                (select min(load_date) from ops.run_pending_files),
+                (select max(load_date) from ops.run_pending_files),
+                {{ run_batch_counts(false) }},
+                {{ run_batch_counts(true) }},
+                {{ run_batch_events_summary('count(*) filter (where quarantine_rule = \'too_late\')') }},
+                {{ run_batch_events_summary('min(event_at) filter (where quarantine_rule is null)') }},
+                {{ run_batch_events_summary('max(event_at) filter (where quarantine_rule is null)') }},
+                '{{ message | replace("'", "''") }}';
+        {%- endset -%}
+        {%- do run_query(statements) -%}
+        {%- if status != 'success' -%}
+            {{ log('shopfunnel: run ' ~ status ~ ': ' ~ message, info=true) }}
+        {%- endif -%}
+    {%- endif -%}
+    select 1
+{%- endmacro %}
+
+{#- A JSON object {table: rows} of the rows this run's batch brought into each base model
+    (quarantined: only those with a quarantine rule). -#}
+{% macro run_batch_counts(quarantined_only) -%}
+    json_object(
+    {%- for table in raw_tables() %}
+        {%- set relation = built_base_relation(table) %}
+        '{{ table }}',
+        {%- if relation is none %} 0
+        {%- else %}
+        (
+            select count(*) from {{ relation }}
+            where source_file in (
+                select file_path from ops.run_pending_files where table_name = '{{ table }}'
+            )
+            {%- if quarantined_only %} and quarantine_rule is not null{% endif %}
+        )
+        {%- endif %}{{ ',' if not loop.last }}
+    {%- endfor %}
+    )
+{%- endmacro %}
+
+{#- One aggregate over the events this run's batch brought in (null when events were not built). -#}
+{% macro run_batch_events_summary(aggregate) -%}
+    {%- set relation = built_base_relation('events') -%}
+    {%- if relation is none -%}
+        null
+    {%- else -%}
+        (
+            select {{ aggregate }} from {{ relation }}
+            where source_file in (
+                select file_path from ops.run_pending_files where table_name = 'events'
+            )
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+{#- pre-hook of the models that recompute what a run touched (docs block incremental_runs):
+    on an incremental run, delete the rows of every touched key; the model then inserts the
+    recomputed rows (strategy append), so a key that no longer exists disappears too. -#}
+{% macro delete_touched(key, touched_model) -%}
+    {%- if is_incremental() and run_is_rebuild() -%}
+        delete from {{ this }}
+    {%- elif is_incremental() -%}
+        delete from {{ this }}
+        where {{ key }} in (select touched.{{ key }} from {{ ref(touched_model) }} as touched)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- True when a raw table is read whole in this run (a full refresh, or a base model that did
+    not exist): the models downstream then rebuild everything rather than a touched set. -#}
+{% macro run_is_rebuild() -%}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- if flags.FULL_REFRESH -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set rows = run_query('select coalesce(bool_or(is_rebuild), false) from ops.run_pending_files') -%}
+    {{ return(rows.columns[0].values()[0]) }}
+{%- endmacro %}
+
+{#- True when a model recomputes only what the run touched: it exists and the run is not a
+    rebuild (docs block incremental_runs). -#}
+{% macro reads_touched_only() -%}
+    {{ return(is_incremental() and not run_is_rebuild()) }}
+{%- endmacro %}

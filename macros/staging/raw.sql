@@ -1,0 +1,66 @@
+{#- Reading the raw files of one run (docs blocks raw_loads and run_manifest). -#}
+
+{#- The source node of a raw table in the graph (its columns carry the contract meta). -#}
+{% macro raw_source_node(table) -%}
+    {%- set node = graph.sources.get('source.' ~ project_name ~ '.shop.' ~ table) -%}
+    {%- if node is none -%}
+        {{ exceptions.raise_compiler_error("no source shop." ~ table ~ " in _shop__sources.yml") }}
+    {%- endif -%}
+    {{ return(node) }}
+{%- endmacro %}
+
+{#- The whole query of a batch model: the rows of this run's files of one raw table, with
+    exactly the contract's columns (by name, any case; extra columns are ignored; a missing
+    optional column is null; a missing required column stops the run with its name), the
+    file each row came from and the file's load date. A table without files is an empty
+    relation of the same columns (a shop without that table). -#}
+{% macro raw_batch(table) -%}
+    {%- set reader = source('shop', table) -%}
+    {%- if not execute -%}
+        select 1 as placeholder
+        {{ return('') }}
+    {%- endif -%}
+    {%- set contract = raw_source_node(table).columns.values() | list -%}
+    {%- set files = run_batch_files(table) -%}
+    {%- set present = {} -%}
+    {%- if files -%}
+        {%- for row in run_query('describe select * from ' ~ reader) -%}
+            {%- do present.update({row[0] | lower: row[0]}) -%}
+        {%- endfor -%}
+        {%- for column in contract -%}
+            {%- if column.meta.get('required') and column.name | lower not in present -%}
+                {{ exceptions.raise_compiler_error(
+                    "raw table " ~ table ~ " has no column " ~ column.name
+                    ~ " (see the raw-data contract in README; columns found: "
+                    ~ (present.values() | list | join(', ')) ~ ")"
+                ) }}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif %}
+    select
+        {%- for column in contract %}
+        {%- if files and column.name | lower in present %}
+        "{{ present[column.name | lower] }}" as {{ column.name }},
+        {%- elif files and column.meta.get('default') %}
+        {{ column.meta.get('default')
+            | replace('{load_day_end}', 'cast(' ~ file_load_date('filename') ~ ' + interval 1 day as varchar)')
+            | replace('{min_plausible_at}', "'" ~ var('min_plausible_date') ~ " 00:00:00'") }} as {{ column.name }},
+        {%- else %}
+        cast(null as varchar) as {{ column.name }},
+        {%- endif %}
+        {%- endfor %}
+        {%- if files %}
+        filename as source_file,
+        {{ file_load_date('filename') }} as load_date
+    from {{ reader }}
+    where filename in (
+        {%- for file in files %}
+        '{{ file | replace("'", "''") }}'{{ ',' if not loop.last }}
+        {%- endfor %}
+    )
+        {%- else %}
+        cast(null as varchar) as source_file,
+        cast(null as date) as load_date
+    where false
+        {%- endif %}
+{%- endmacro %}
