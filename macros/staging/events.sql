@@ -1,24 +1,5 @@
 {#- What base_shop__events needs besides the shared shape (macros/staging/versions.sql). -#}
 
-{#- The columns a stored event row brings back into a ranking: the typed values, the raw
-    text kept for the quarantine, and where the row came from. -#}
-{% macro events_stored_columns() -%}
-    event_id, anonymous_id, member_id, event_name, page_url, referrer_url, utm_source,
-    utm_medium, utm_campaign, utm_term, product_id, user_agent, event_at, loaded_at,
-    source_file, event_id_raw, member_id_raw, event_name_raw, page_url_raw,
-    referrer_url_raw, utm_source_raw, utm_medium_raw, utm_campaign_raw, utm_term_raw,
-    product_id_raw, user_agent_raw, event_at_raw, loaded_at_raw, load_date, row_hash
-{%- endmacro %}
-
-{#- A hash of the whole typed row: the last tie-breaker between versions of an event_id
-    and the fingerprint the content reconciliation test sums. -#}
-{% macro events_row_hash() -%}
-    hash(
-        event_id, anonymous_id, member_id, event_name, page_url, referrer_url, utm_source,
-        utm_medium, utm_campaign, utm_term, product_id, user_agent, event_at, loaded_at
-    )
-{%- endmacro %}
-
 {#- The first row rule a typed event breaks, null when none (docs: events_quarantine_rule).
     `duplicate` is not here: it needs the other rows of the id.
     relation: the CTE holding the typed row; first_load_date: the date of the table's first

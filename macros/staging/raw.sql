@@ -2,6 +2,10 @@
 
 {#- The source node of a raw table in the graph (its columns carry the contract meta). -#}
 {% macro raw_source_node(table) -%}
+    {%- if not execute -%}
+        {#- at parse time the graph is not there yet; nothing is run then -#}
+        {{ return({'columns': {}, 'relation_name': "''"}) }}
+    {%- endif -%}
     {%- set node = graph.sources.get('source.' ~ project_name ~ '.shop.' ~ table) -%}
     {%- if node is none -%}
         {{ exceptions.raise_compiler_error("no source shop." ~ table ~ " in _shop__sources.yml") }}
@@ -9,19 +13,25 @@
     {{ return(node) }}
 {%- endmacro %}
 
-{#- The whole query of a batch model: the rows of this run's files of one raw table, with
+{#- The whole query of a batch model: the rows of this run's files of one raw table (every
+    file with all_files=true), with
     exactly the contract's columns (by name, any case; extra columns are ignored; a missing
     optional column is null; a missing required column stops the run with its name), the
     file each row came from and the file's load date. A table without files is an empty
     relation of the same columns (a shop without that table). -#}
-{% macro raw_batch(table) -%}
+{% macro raw_batch(table, all_files=false) -%}
     {%- set reader = source('shop', table) -%}
     {%- if not execute -%}
         select 1 as placeholder
         {{ return('') }}
     {%- endif -%}
-    {%- set contract = raw_source_node(table).columns.values() | list -%}
-    {%- set files = run_batch_files(table) -%}
+    {%- set contract = contract_columns(table) -%}
+    {%- if all_files -%}
+        {%- set listed = run_query("select file from glob('" ~ raw_file_pattern(table) ~ "') order by file") -%}
+        {%- set files = listed.columns[0].values() | list -%}
+    {%- else -%}
+        {%- set files = run_batch_files(table) -%}
+    {%- endif -%}
     {%- set present = {} -%}
     {%- if files -%}
         {%- for row in run_query('describe select * from ' ~ reader) -%}

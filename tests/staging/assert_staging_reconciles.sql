@@ -1,34 +1,46 @@
--- Nothing is lost in staging: for every raw table, raw rows = staged + quarantined
--- (re-delivered duplicates are quarantined with rule `duplicate`). One row per table
--- that does not reconcile.
-{%- set tables = [
-    ('events', 'stg_shop__events'),
-    ('members', 'stg_shop__members'),
-    ('member_grade_history', 'stg_shop__member_grade_history'),
-    ('orders', 'stg_shop__orders'),
-    ('order_items', 'stg_shop__order_items'),
-    ('products', 'stg_shop__products'),
-] %}
-
+-- Nothing is lost or invented in staging: for every raw table, the raw rows of every file,
+-- read and typed as the base models read them, equal the rows of the base table, by count
+-- and by content (a sum of row hashes: a row moved, changed or counted twice changes it);
+-- and every base row is in exactly one of the staged and quarantine views. One row per
+-- table that does not reconcile.
 with
 
 counts as (
-    {%- for table, staged in tables %}
+    {%- for table in raw_tables() %}
     select
         '{{ table }}' as raw_table,
-        (select count(*) from {{ source('shop', table) }}) as raw_rows,
-        (select count(*) from {{ ref(staged) }}) as staged_rows,
-        (select count(*) from {{ ref(staged ~ '_quarantine') }}) as quarantined_rows
+        raw_rows.row_count as raw_rows,
+        raw_rows.fingerprint as raw_fingerprint,
+        base_rows.row_count as base_rows,
+        base_rows.fingerprint as base_fingerprint,
+        (select count(*) from {{ ref('stg_shop__' ~ table) }}) as staged_rows,
+        (select count(*) from {{ ref('stg_shop__' ~ table ~ '_quarantine') }}) as quarantined_rows
+    from (
+        select
+            count(*) as row_count,
+            coalesce(sum({{ contract_row_hash(table) }}), 0) as fingerprint
+        from (
+            select {{ contract_typed_columns(table) }}
+            from ({{ raw_batch(table, all_files=true) }}) as raw_batch
+        ) as typed
+    ) as raw_rows
+    cross join (
+        select
+            count(*) as row_count,
+            coalesce(sum({{ contract_row_hash(table) }}), 0) as fingerprint
+        from {{ ref('base_shop__' ~ table) }}
+    ) as base_rows
     {{ 'union all' if not loop.last }}
     {%- endfor %}
 ),
 
 mismatches as (
-    select
-        *,
-        raw_rows - staged_rows - quarantined_rows as unaccounted_rows
+    select *
     from counts
-    where raw_rows <> staged_rows + quarantined_rows
+    where
+        raw_rows <> base_rows
+        or raw_fingerprint <> base_fingerprint
+        or base_rows <> staged_rows + quarantined_rows
 )
 
 select * from mismatches

@@ -35,37 +35,10 @@ page_rules as (
 
 typed as (
     select
-        {{ clean_text('event_id') }} as event_id,
-        -- not trimmed: an id with spaces is malformed, not repaired
-        {{ raw_text('anonymous_id') }} as anonymous_id,
-        {{ clean_text('member_id') }} as member_id,
-        lower({{ clean_text('event_name') }}) as event_name,
-        {{ clean_text('page_url') }} as page_url,
-        {{ clean_text('referrer_url') }} as referrer_url,
-        {{ clean_text('utm_source') }} as utm_source,
-        {{ clean_text('utm_medium') }} as utm_medium,
-        {{ clean_text('utm_campaign') }} as utm_campaign,
-        {{ clean_text('utm_term') }} as utm_term,
-        {{ clean_text('product_id') }} as product_id,
-        {{ clean_text('user_agent') }} as user_agent,
-        {{ to_utc_timestamp('event_at') }} as event_at,
-        {{ to_utc_timestamp('loaded_at') }} as loaded_at,
+        {{ contract_typed_columns('events') }},
+        {{ contract_sent_columns('events') }},
         source_file,
-        load_date as file_load_date,
-        {{ text_if_cleaned('event_id', clean_text('event_id')) }} as event_id_raw,
-        {{ text_if_cleaned('member_id', clean_text('member_id')) }} as member_id_raw,
-        {{ text_if_cleaned('event_name', 'lower(' ~ clean_text('event_name') ~ ')') }}
-            as event_name_raw,
-        {{ text_if_cleaned('page_url', clean_text('page_url')) }} as page_url_raw,
-        {{ text_if_cleaned('referrer_url', clean_text('referrer_url')) }} as referrer_url_raw,
-        {{ text_if_cleaned('utm_source', clean_text('utm_source')) }} as utm_source_raw,
-        {{ text_if_cleaned('utm_medium', clean_text('utm_medium')) }} as utm_medium_raw,
-        {{ text_if_cleaned('utm_campaign', clean_text('utm_campaign')) }} as utm_campaign_raw,
-        {{ text_if_cleaned('utm_term', clean_text('utm_term')) }} as utm_term_raw,
-        {{ text_if_cleaned('product_id', clean_text('product_id')) }} as product_id_raw,
-        {{ text_if_cleaned('user_agent', clean_text('user_agent')) }} as user_agent_raw,
-        {{ text_if_unreadable('event_at', to_utc_timestamp('event_at')) }} as event_at_raw,
-        {{ text_if_unreadable('loaded_at', to_utc_timestamp('loaded_at')) }} as loaded_at_raw
+        load_date as file_load_date
     from batch
 ),
 
@@ -73,14 +46,19 @@ hashed as (
     select
         * exclude (file_load_date),
         coalesce(file_load_date, cast(loaded_at as date)) as load_date,
-        {{ events_row_hash() }} as row_hash
+        {{ contract_row_hash('events') }} as row_hash
     from typed
 ),
 
 {% if is_incremental() -%}
 stored as (
     select
-        {{ events_stored_columns() }},
+        {%- for column in contract_staged_names('events') + contract_raw_names('events') %}
+        {{ column }},
+        {%- endfor %}
+        source_file,
+        load_date,
+        row_hash,
         row_rule
     from {{ this }}
     where event_id in (select hashed.event_id from hashed)
@@ -98,12 +76,21 @@ first_load as (
     ) as load_dates
 ),
 
-checked as (
+ruled as (
     select
         hashed.*,
         {{ events_row_rule('hashed', 'first_load.first_load_date') }} as row_rule
     from hashed
     cross join first_load
+),
+
+-- a clean row needs no raw text: a later ranking can only make it a `duplicate`, whose
+-- values as read are its values as sent up to trimming and case
+checked as (
+    select
+        * exclude ({{ contract_sent_names('events') | join(', ') }}),
+        {{ contract_raw_columns('events', condition='row_rule is not null') }}
+    from ruled
 ),
 
 candidates as (
@@ -124,21 +111,29 @@ repeated_ids as (
     having count(*) > 1
 ),
 
+single_versions as (
+    select * from candidates
+    where event_id is null or hash(event_id) not in (select event_id_hash from repeated_ids)
+),
+
+repeated_versions as materialized (
+    select * from candidates
+    where hash(event_id) in (select event_id_hash from repeated_ids)
+),
+
 -- a copy that arrived too late of an event that has a clean version is a `duplicate`
 ranked as (
     select
         *,
         case when row_rule is null then 1 end as version_rank,
         false as has_clean_version
-    from candidates
-    where event_id is null or hash(event_id) not in (select event_id_hash from repeated_ids)
+    from single_versions
     union all
     select
         *,
         {{ version_rank('event_id', 'loaded_at asc') }} as version_rank,
         bool_or(row_rule is null) over (partition by event_id) as has_clean_version
-    from candidates
-    where hash(event_id) in (select event_id_hash from repeated_ids)
+    from repeated_versions
 ),
 
 verdicts as (
@@ -152,22 +147,49 @@ verdicts as (
     from ranked
 ),
 
--- the clean rows get the derived columns; the URL is parsed only where a tag is missing
-kept as materialized (
-    select
-        *,
-        {{ url_path('page_url') }} as page_path,
-        {{ url_host('referrer_url') }} as referrer_host,
-        case when utm_source is null then {{ url_parameter('page_url', 'utm_source') }} end
-            as utm_source_parsed,
-        case when utm_medium is null then {{ url_parameter('page_url', 'utm_medium') }} end
-            as utm_medium_parsed,
-        case when utm_campaign is null then {{ url_parameter('page_url', 'utm_campaign') }} end
-            as utm_campaign_parsed,
-        case when utm_term is null then {{ url_parameter('page_url', 'utm_term') }} end
-            as utm_term_parsed
-    from verdicts
+-- the clean rows get the derived columns; each distinct URL is parsed once (a few thousand
+-- distinct URLs against millions of hits) and joined back on equality
+kept as (
+    select * from verdicts
     where quarantine_rule is null
+),
+
+page_urls as (
+    select
+        page_url,
+        {{ url_path('page_url') }} as page_path,
+        {{ url_parameter('page_url', 'utm_source') }} as utm_source_in_url,
+        {{ url_parameter('page_url', 'utm_medium') }} as utm_medium_in_url,
+        {{ url_parameter('page_url', 'utm_campaign') }} as utm_campaign_in_url,
+        {{ url_parameter('page_url', 'utm_term') }} as utm_term_in_url
+    from (select distinct page_url from kept where page_url is not null) as distinct_urls
+),
+
+referrer_urls as (
+    select
+        referrer_url,
+        {{ url_host('referrer_url') }} as referrer_host
+    from (select distinct referrer_url from kept where referrer_url is not null) as distinct_urls
+),
+
+parsed as materialized (
+    select
+        kept.*,
+        page_urls.page_path,
+        referrer_urls.referrer_host,
+        case when kept.utm_source is null then page_urls.utm_source_in_url end
+            as utm_source_parsed,
+        case when kept.utm_medium is null then page_urls.utm_medium_in_url end
+            as utm_medium_parsed,
+        case when kept.utm_campaign is null then page_urls.utm_campaign_in_url end
+            as utm_campaign_parsed,
+        case when kept.utm_term is null then page_urls.utm_term_in_url end
+            as utm_term_parsed
+    from kept
+    left join page_urls
+        on kept.page_url = page_urls.page_url
+    left join referrer_urls
+        on kept.referrer_url = referrer_urls.referrer_url
 ),
 
 traffic_signals as (
@@ -175,7 +197,7 @@ traffic_signals as (
         lower(coalesce(utm_source, utm_source_parsed, '')) as source_key,
         lower(coalesce(utm_medium, utm_medium_parsed, '')) as medium_key,
         coalesce(referrer_host, '') as referrer_key
-    from kept
+    from parsed
 ),
 
 classified_signals as (
@@ -206,7 +228,7 @@ classified_signals as (
 
 page_paths as (
     select distinct page_path
-    from kept
+    from page_urls
     where page_path is not null
 ),
 
@@ -222,7 +244,7 @@ classified_paths as (
 
 user_agents as (
     select distinct user_agent
-    from kept
+    from parsed
 ),
 
 flagged_user_agents as (
@@ -234,33 +256,29 @@ flagged_user_agents as (
 
 clean_rows as (
     select
-        kept.*,
+        parsed.*,
         coalesce(classified_paths.page_type, 'unknown') as page_type,
         classified_signals.channel_group,
         coalesce(flagged_user_agents.is_bot, false) as is_bot,
         cast(null as varchar) as quarantine_row_id
-    from kept
+    from parsed
     left join classified_signals
         on
-            lower(coalesce(kept.utm_source, kept.utm_source_parsed, ''))
+            lower(coalesce(parsed.utm_source, parsed.utm_source_parsed, ''))
             = classified_signals.source_key
-            and lower(coalesce(kept.utm_medium, kept.utm_medium_parsed, ''))
+            and lower(coalesce(parsed.utm_medium, parsed.utm_medium_parsed, ''))
             = classified_signals.medium_key
-            and coalesce(kept.referrer_host, '') = classified_signals.referrer_key
+            and coalesce(parsed.referrer_host, '') = classified_signals.referrer_key
     left join classified_paths
-        on kept.page_path = classified_paths.page_path
+        on parsed.page_path = classified_paths.page_path
     left join flagged_user_agents
-        on kept.user_agent is not distinct from flagged_user_agents.user_agent
+        on parsed.user_agent is not distinct from flagged_user_agents.user_agent
 ),
 
 quarantined_rows as (
     select
         *,
-        {{ quarantine_row_id([
-            'event_id_raw', 'anonymous_id', 'member_id_raw', 'event_name_raw', 'page_url_raw',
-            'referrer_url_raw', 'utm_source_raw', 'utm_medium_raw', 'utm_campaign_raw',
-            'utm_term_raw', 'product_id_raw', 'user_agent_raw', 'event_at_raw', 'loaded_at_raw',
-        ]) }} as quarantine_row_id
+        {{ quarantine_row_id(contract_raw_names('events')) }} as quarantine_row_id
     from verdicts
     where quarantine_rule is not null
 ),
@@ -288,19 +306,9 @@ final as (
         product_id,
         user_agent,
         is_bot,
-        event_id_raw,
-        member_id_raw,
-        event_name_raw,
-        page_url_raw,
-        referrer_url_raw,
-        utm_source_raw,
-        utm_medium_raw,
-        utm_campaign_raw,
-        utm_term_raw,
-        product_id_raw,
-        user_agent_raw,
-        event_at_raw,
-        loaded_at_raw,
+        {%- for column in contract_raw_names('events') %}
+        {{ column }},
+        {%- endfor %}
         row_rule,
         quarantine_rule,
         quarantine_row_id,
@@ -317,4 +325,3 @@ final as (
 )
 
 select * from final
-order by event_at

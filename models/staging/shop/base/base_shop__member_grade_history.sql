@@ -4,14 +4,18 @@
 -- Incremental like every base model (docs block incremental_runs): a run types and checks its
 -- batch of new files, brings back the stored rows of the keys the batch touches, ranks them
 -- together and replaces those keys; a full refresh reads every file, with the same result.
+-- Typing comes from the raw-data contract (macros/staging/contract.sql).
 {{
     config(
         materialized='incremental',
         unique_key=['member_id', 'valid_from'],
         incremental_strategy='delete+insert',
+        on_schema_change='fail',
         pre_hook="{{ delete_batch_rows('member_grade_history') }}",
     )
 }}
+{%- set stored_columns = contract_staged_names('member_grade_history') + contract_raw_names('member_grade_history')
+    + ['source_file', 'load_date', 'row_hash', 'row_rule'] %}
 
 with
 
@@ -21,18 +25,8 @@ batch as (
 
 typed as (
     select
-        {{ clean_text('member_id') }} as member_id,
-        upper({{ clean_text('membership_grade') }}) as membership_grade,
-        {{ to_utc_timestamp('valid_from') }} as valid_from,
-        {{ to_utc_timestamp('loaded_at') }} as loaded_at,
-        {{ text_if_cleaned('member_id', clean_text('member_id')) }}
-            as member_id_raw,
-        {{ text_if_cleaned('membership_grade', 'upper(' ~ clean_text('membership_grade') ~ ')') }}
-            as membership_grade_raw,
-        {{ text_if_unreadable('valid_from', to_utc_timestamp('valid_from')) }}
-            as valid_from_raw,
-        {{ text_if_unreadable('loaded_at', to_utc_timestamp('loaded_at')) }}
-            as loaded_at_raw,
+        {{ contract_typed_columns('member_grade_history') }},
+        {{ contract_sent_columns('member_grade_history') }},
         source_file,
         load_date as file_load_date
     from batch
@@ -42,11 +36,11 @@ hashed as (
     select
         * exclude (file_load_date),
         coalesce(file_load_date, cast(loaded_at as date)) as load_date,
-        hash(member_id, membership_grade, valid_from, loaded_at) as row_hash
+        {{ contract_row_hash('member_grade_history') }} as row_hash
     from typed
 ),
 
-checked as (
+ruled as (
     select
         *,
         case
@@ -61,6 +55,13 @@ checked as (
     from hashed
 ),
 
+checked as (
+    select
+        * exclude ({{ contract_sent_names('member_grade_history') | join(', ') }}),
+        {{ contract_raw_columns('member_grade_history') }}
+    from ruled
+),
+
 {% if is_incremental() -%}
 batch_keys as (
     select distinct member_id, valid_from
@@ -69,18 +70,9 @@ batch_keys as (
 
 stored as (
     select
-        stored_rows.member_id,
-        stored_rows.membership_grade,
-        stored_rows.valid_from,
-        stored_rows.loaded_at,
-        stored_rows.member_id_raw,
-        stored_rows.membership_grade_raw,
-        stored_rows.valid_from_raw,
-        stored_rows.loaded_at_raw,
-        stored_rows.source_file,
-        stored_rows.load_date,
-        stored_rows.row_hash,
-        stored_rows.row_rule
+        {%- for column in stored_columns %}
+        stored_rows.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from {{ this }} as stored_rows
     inner join batch_keys
         on stored_rows.member_id = batch_keys.member_id
@@ -112,23 +104,18 @@ verdicts as (
 
 final as (
     select
-        member_id,
-        membership_grade,
-        valid_from,
-        member_id_raw,
-        membership_grade_raw,
-        valid_from_raw,
-        loaded_at_raw,
+        {%- for column in contract_staged_names('member_grade_history') + contract_raw_names('member_grade_history') %}
+        {{ column }},
+        {%- endfor %}
         row_rule,
         quarantine_rule,
         case
             when quarantine_rule is not null
-                then {{ quarantine_row_id(['member_id_raw', 'membership_grade_raw', 'valid_from_raw', 'loaded_at_raw']) }}
+                then {{ quarantine_row_id(contract_raw_names('member_grade_history')) }}
         end as quarantine_row_id,
         row_hash,
         source_file,
-        load_date,
-        loaded_at
+        load_date
     from verdicts
 )
 

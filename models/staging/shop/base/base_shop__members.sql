@@ -4,14 +4,18 @@
 -- Incremental like every base model (docs block incremental_runs): a run types and checks its
 -- batch of new files, brings back the stored rows of the keys the batch touches, ranks them
 -- together and replaces those keys; a full refresh reads every file, with the same result.
+-- Typing comes from the raw-data contract (macros/staging/contract.sql).
 {{
     config(
         materialized='incremental',
         unique_key='member_id',
         incremental_strategy='delete+insert',
+        on_schema_change='fail',
         pre_hook="{{ delete_batch_rows('members') }}",
     )
 }}
+{%- set stored_columns = contract_staged_names('members') + contract_raw_names('members')
+    + ['source_file', 'load_date', 'row_hash', 'row_rule'] %}
 
 with
 
@@ -21,33 +25,8 @@ batch as (
 
 typed as (
     select
-        {{ clean_text('member_id') }} as member_id,
-        upper({{ clean_text('membership_grade') }}) as membership_grade,
-        {{ clean_text('email') }} as email,
-        {{ clean_text('phone') }} as phone,
-        {{ to_boolean('sms_opt_in') }} as is_sms_opt_in,
-        {{ to_boolean('marketing_opt_in') }} as is_marketing_opt_in,
-        {{ to_utc_timestamp('signed_up_at') }} as signed_up_at,
-        {{ to_utc_timestamp('updated_at') }} as updated_at,
-        {{ to_utc_timestamp('loaded_at') }} as loaded_at,
-        {{ text_if_cleaned('member_id', clean_text('member_id')) }}
-            as member_id_raw,
-        {{ text_if_cleaned('membership_grade', 'upper(' ~ clean_text('membership_grade') ~ ')') }}
-            as membership_grade_raw,
-        {{ text_if_cleaned('email', clean_text('email')) }}
-            as email_raw,
-        {{ text_if_cleaned('phone', clean_text('phone')) }}
-            as phone_raw,
-        {{ text_if_unreadable('sms_opt_in', to_boolean('sms_opt_in')) }}
-            as is_sms_opt_in_raw,
-        {{ text_if_unreadable('marketing_opt_in', to_boolean('marketing_opt_in')) }}
-            as is_marketing_opt_in_raw,
-        {{ text_if_unreadable('signed_up_at', to_utc_timestamp('signed_up_at')) }}
-            as signed_up_at_raw,
-        {{ text_if_unreadable('updated_at', to_utc_timestamp('updated_at')) }}
-            as updated_at_raw,
-        {{ text_if_unreadable('loaded_at', to_utc_timestamp('loaded_at')) }}
-            as loaded_at_raw,
+        {{ contract_typed_columns('members') }},
+        {{ contract_sent_columns('members') }},
         source_file,
         load_date as file_load_date
     from batch
@@ -57,11 +36,11 @@ hashed as (
     select
         * exclude (file_load_date),
         coalesce(file_load_date, cast(loaded_at as date)) as load_date,
-        hash(member_id, membership_grade, email, phone, is_sms_opt_in, is_marketing_opt_in, signed_up_at, updated_at, loaded_at) as row_hash
+        {{ contract_row_hash('members') }} as row_hash
     from typed
 ),
 
-checked as (
+ruled as (
     select
         *,
         case
@@ -75,6 +54,13 @@ checked as (
     from hashed
 ),
 
+checked as (
+    select
+        * exclude ({{ contract_sent_names('members') | join(', ') }}),
+        {{ contract_raw_columns('members') }}
+    from ruled
+),
+
 {% if is_incremental() -%}
 batch_keys as (
     select distinct member_id
@@ -83,28 +69,9 @@ batch_keys as (
 
 stored as (
     select
-        stored_rows.member_id,
-        stored_rows.membership_grade,
-        stored_rows.email,
-        stored_rows.phone,
-        stored_rows.is_sms_opt_in,
-        stored_rows.is_marketing_opt_in,
-        stored_rows.signed_up_at,
-        stored_rows.updated_at,
-        stored_rows.loaded_at,
-        stored_rows.member_id_raw,
-        stored_rows.membership_grade_raw,
-        stored_rows.email_raw,
-        stored_rows.phone_raw,
-        stored_rows.is_sms_opt_in_raw,
-        stored_rows.is_marketing_opt_in_raw,
-        stored_rows.signed_up_at_raw,
-        stored_rows.updated_at_raw,
-        stored_rows.loaded_at_raw,
-        stored_rows.source_file,
-        stored_rows.load_date,
-        stored_rows.row_hash,
-        stored_rows.row_rule
+        {%- for column in stored_columns %}
+        stored_rows.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from {{ this }} as stored_rows
     inner join batch_keys
         on stored_rows.member_id = batch_keys.member_id
@@ -135,33 +102,18 @@ verdicts as (
 
 final as (
     select
-        member_id,
-        membership_grade,
-        email,
-        phone,
-        is_sms_opt_in,
-        is_marketing_opt_in,
-        signed_up_at,
-        updated_at,
-        member_id_raw,
-        membership_grade_raw,
-        email_raw,
-        phone_raw,
-        is_sms_opt_in_raw,
-        is_marketing_opt_in_raw,
-        signed_up_at_raw,
-        updated_at_raw,
-        loaded_at_raw,
+        {%- for column in contract_staged_names('members') + contract_raw_names('members') %}
+        {{ column }},
+        {%- endfor %}
         row_rule,
         quarantine_rule,
         case
             when quarantine_rule is not null
-                then {{ quarantine_row_id(['member_id_raw', 'membership_grade_raw', 'email_raw', 'phone_raw', 'is_sms_opt_in_raw', 'is_marketing_opt_in_raw', 'signed_up_at_raw', 'updated_at_raw', 'loaded_at_raw']) }}
+                then {{ quarantine_row_id(contract_raw_names('members')) }}
         end as quarantine_row_id,
         row_hash,
         source_file,
-        load_date,
-        loaded_at
+        load_date
     from verdicts
 )
 

@@ -4,14 +4,18 @@
 -- Incremental like every base model (docs block incremental_runs): a run types and checks its
 -- batch of new files, brings back the stored rows of the keys the batch touches, ranks them
 -- together and replaces those keys; a full refresh reads every file, with the same result.
+-- Typing comes from the raw-data contract (macros/staging/contract.sql).
 {{
     config(
         materialized='incremental',
         unique_key=['order_id', 'line_number'],
         incremental_strategy='delete+insert',
+        on_schema_change='fail',
         pre_hook="{{ delete_batch_rows('order_items') }}",
     )
 }}
+{%- set stored_columns = contract_staged_names('order_items') + contract_raw_names('order_items')
+    + ['source_file', 'load_date', 'row_hash', 'row_rule'] %}
 
 with
 
@@ -21,24 +25,8 @@ batch as (
 
 typed as (
     select
-        {{ clean_text('order_id') }} as order_id,
-        {{ to_integer('line_number') }} as line_number,
-        {{ clean_text('product_id') }} as product_id,
-        {{ to_integer('quantity') }} as quantity,
-        {{ to_amount('unit_price') }} as unit_price,
-        {{ to_utc_timestamp('loaded_at') }} as loaded_at,
-        {{ text_if_cleaned('order_id', clean_text('order_id')) }}
-            as order_id_raw,
-        {{ text_if_unreadable('line_number', to_integer('line_number')) }}
-            as line_number_raw,
-        {{ text_if_cleaned('product_id', clean_text('product_id')) }}
-            as product_id_raw,
-        {{ text_if_unreadable('quantity', to_integer('quantity')) }}
-            as quantity_raw,
-        {{ text_if_unreadable('unit_price', to_amount('unit_price')) }}
-            as unit_price_raw,
-        {{ text_if_unreadable('loaded_at', to_utc_timestamp('loaded_at')) }}
-            as loaded_at_raw,
+        {{ contract_typed_columns('order_items') }},
+        {{ contract_sent_columns('order_items') }},
         source_file,
         load_date as file_load_date
     from batch
@@ -48,11 +36,11 @@ hashed as (
     select
         * exclude (file_load_date),
         coalesce(file_load_date, cast(loaded_at as date)) as load_date,
-        hash(order_id, line_number, product_id, quantity, unit_price, loaded_at) as row_hash
+        {{ contract_row_hash('order_items') }} as row_hash
     from typed
 ),
 
-checked as (
+ruled as (
     select
         *,
         case
@@ -71,6 +59,13 @@ checked as (
     from hashed
 ),
 
+checked as (
+    select
+        * exclude ({{ contract_sent_names('order_items') | join(', ') }}),
+        {{ contract_raw_columns('order_items') }}
+    from ruled
+),
+
 {% if is_incremental() -%}
 batch_keys as (
     select distinct order_id, line_number
@@ -79,22 +74,9 @@ batch_keys as (
 
 stored as (
     select
-        stored_rows.order_id,
-        stored_rows.line_number,
-        stored_rows.product_id,
-        stored_rows.quantity,
-        stored_rows.unit_price,
-        stored_rows.loaded_at,
-        stored_rows.order_id_raw,
-        stored_rows.line_number_raw,
-        stored_rows.product_id_raw,
-        stored_rows.quantity_raw,
-        stored_rows.unit_price_raw,
-        stored_rows.loaded_at_raw,
-        stored_rows.source_file,
-        stored_rows.load_date,
-        stored_rows.row_hash,
-        stored_rows.row_rule
+        {%- for column in stored_columns %}
+        stored_rows.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from {{ this }} as stored_rows
     inner join batch_keys
         on stored_rows.order_id = batch_keys.order_id
@@ -126,27 +108,18 @@ verdicts as (
 
 final as (
     select
-        order_id,
-        line_number,
-        product_id,
-        quantity,
-        unit_price,
-        order_id_raw,
-        line_number_raw,
-        product_id_raw,
-        quantity_raw,
-        unit_price_raw,
-        loaded_at_raw,
+        {%- for column in contract_staged_names('order_items') + contract_raw_names('order_items') %}
+        {{ column }},
+        {%- endfor %}
         row_rule,
         quarantine_rule,
         case
             when quarantine_rule is not null
-                then {{ quarantine_row_id(['order_id_raw', 'line_number_raw', 'product_id_raw', 'quantity_raw', 'unit_price_raw', 'loaded_at_raw']) }}
+                then {{ quarantine_row_id(contract_raw_names('order_items')) }}
         end as quarantine_row_id,
         row_hash,
         source_file,
-        load_date,
-        loaded_at
+        load_date
     from verdicts
 )
 

@@ -4,14 +4,18 @@
 -- Incremental like every base model (docs block incremental_runs): a run types and checks its
 -- batch of new files, brings back the stored rows of the keys the batch touches, ranks them
 -- together and replaces those keys; a full refresh reads every file, with the same result.
+-- Typing comes from the raw-data contract (macros/staging/contract.sql).
 {{
     config(
         materialized='incremental',
         unique_key='order_id',
         incremental_strategy='delete+insert',
+        on_schema_change='fail',
         pre_hook="{{ delete_batch_rows('orders') }}",
     )
 }}
+{%- set stored_columns = contract_staged_names('orders') + contract_raw_names('orders')
+    + ['source_file', 'load_date', 'row_hash', 'row_rule'] %}
 
 with
 
@@ -21,33 +25,8 @@ batch as (
 
 typed as (
     select
-        {{ clean_text('order_id') }} as order_id,
-        {{ clean_text('member_id') }} as member_id,
-        lower({{ clean_text('status') }}) as order_status,
-        upper({{ clean_text('currency') }}) as currency,
-        {{ clean_text('coupon_code') }} as coupon_code,
-        {{ to_amount('order_total') }} as order_total,
-        {{ to_amount('discount_total') }} as discount_total,
-        {{ to_utc_timestamp('ordered_at') }} as ordered_at,
-        {{ to_utc_timestamp('loaded_at') }} as loaded_at,
-        {{ text_if_cleaned('order_id', clean_text('order_id')) }}
-            as order_id_raw,
-        {{ text_if_cleaned('member_id', clean_text('member_id')) }}
-            as member_id_raw,
-        {{ text_if_cleaned('status', 'lower(' ~ clean_text('status') ~ ')') }}
-            as order_status_raw,
-        {{ text_if_cleaned('currency', 'upper(' ~ clean_text('currency') ~ ')') }}
-            as currency_raw,
-        {{ text_if_cleaned('coupon_code', clean_text('coupon_code')) }}
-            as coupon_code_raw,
-        {{ text_if_unreadable('order_total', to_amount('order_total')) }}
-            as order_total_raw,
-        {{ text_if_unreadable('discount_total', to_amount('discount_total')) }}
-            as discount_total_raw,
-        {{ text_if_unreadable('ordered_at', to_utc_timestamp('ordered_at')) }}
-            as ordered_at_raw,
-        {{ text_if_unreadable('loaded_at', to_utc_timestamp('loaded_at')) }}
-            as loaded_at_raw,
+        {{ contract_typed_columns('orders') }},
+        {{ contract_sent_columns('orders') }},
         source_file,
         load_date as file_load_date
     from batch
@@ -57,11 +36,11 @@ hashed as (
     select
         * exclude (file_load_date),
         coalesce(file_load_date, cast(loaded_at as date)) as load_date,
-        hash(order_id, member_id, order_status, currency, coupon_code, order_total, discount_total, ordered_at, loaded_at) as row_hash
+        {{ contract_row_hash('orders') }} as row_hash
     from typed
 ),
 
-checked as (
+ruled as (
     select
         *,
         case
@@ -76,12 +55,19 @@ checked as (
             when {{ is_implausible_timestamp('loaded_at') }} then 'implausible_loaded_at'
             when order_total is null then 'invalid_order_total'
             -- an absent discount is no discount (0 in stg_shop__orders)
-            when discount_total is null and nullif(trim(discount_total_raw), '') is not null
+            when discount_total is null and {{ clean_text('sent_discount_total') }} is not null
                 then 'invalid_discount_total'
             when order_total < 0 then 'negative_order_total'
             when discount_total < 0 then 'negative_discount_total'
         end as row_rule
     from hashed
+),
+
+checked as (
+    select
+        * exclude ({{ contract_sent_names('orders') | join(', ') }}),
+        {{ contract_raw_columns('orders') }}
+    from ruled
 ),
 
 {% if is_incremental() -%}
@@ -92,28 +78,9 @@ batch_keys as (
 
 stored as (
     select
-        stored_rows.order_id,
-        stored_rows.member_id,
-        stored_rows.order_status,
-        stored_rows.currency,
-        stored_rows.coupon_code,
-        stored_rows.order_total,
-        stored_rows.discount_total,
-        stored_rows.ordered_at,
-        stored_rows.loaded_at,
-        stored_rows.order_id_raw,
-        stored_rows.member_id_raw,
-        stored_rows.order_status_raw,
-        stored_rows.currency_raw,
-        stored_rows.coupon_code_raw,
-        stored_rows.order_total_raw,
-        stored_rows.discount_total_raw,
-        stored_rows.ordered_at_raw,
-        stored_rows.loaded_at_raw,
-        stored_rows.source_file,
-        stored_rows.load_date,
-        stored_rows.row_hash,
-        stored_rows.row_rule
+        {%- for column in stored_columns %}
+        stored_rows.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from {{ this }} as stored_rows
     inner join batch_keys
         on stored_rows.order_id = batch_keys.order_id
@@ -144,33 +111,18 @@ verdicts as (
 
 final as (
     select
-        order_id,
-        member_id,
-        order_status,
-        currency,
-        coupon_code,
-        order_total,
-        discount_total,
-        ordered_at,
-        order_id_raw,
-        member_id_raw,
-        order_status_raw,
-        currency_raw,
-        coupon_code_raw,
-        order_total_raw,
-        discount_total_raw,
-        ordered_at_raw,
-        loaded_at_raw,
+        {%- for column in contract_staged_names('orders') + contract_raw_names('orders') %}
+        {{ column }},
+        {%- endfor %}
         row_rule,
         quarantine_rule,
         case
             when quarantine_rule is not null
-                then {{ quarantine_row_id(['order_id_raw', 'member_id_raw', 'order_status_raw', 'currency_raw', 'coupon_code_raw', 'order_total_raw', 'discount_total_raw', 'ordered_at_raw', 'loaded_at_raw']) }}
+                then {{ quarantine_row_id(contract_raw_names('orders')) }}
         end as quarantine_row_id,
         row_hash,
         source_file,
-        load_date,
-        loaded_at
+        load_date
     from verdicts
 )
 

@@ -4,14 +4,18 @@
 -- Incremental like every base model (docs block incremental_runs): a run types and checks its
 -- batch of new files, brings back the stored rows of the keys the batch touches, ranks them
 -- together and replaces those keys; a full refresh reads every file, with the same result.
+-- Typing comes from the raw-data contract (macros/staging/contract.sql).
 {{
     config(
         materialized='incremental',
         unique_key='product_id',
         incremental_strategy='delete+insert',
+        on_schema_change='fail',
         pre_hook="{{ delete_batch_rows('products') }}",
     )
 }}
+{%- set stored_columns = contract_staged_names('products') + contract_raw_names('products')
+    + ['source_file', 'load_date', 'row_hash', 'row_rule'] %}
 
 with
 
@@ -21,27 +25,8 @@ batch as (
 
 typed as (
     select
-        {{ clean_text('product_id') }} as product_id,
-        {{ clean_text('product_name') }} as product_name,
-        lower({{ clean_text('category') }}) as category,
-        {{ to_amount('list_price') }} as list_price,
-        {{ to_boolean('is_vip_exclusive') }} as is_vip_exclusive,
-        {{ to_utc_timestamp('released_at') }} as released_at,
-        {{ to_utc_timestamp('loaded_at') }} as loaded_at,
-        {{ text_if_cleaned('product_id', clean_text('product_id')) }}
-            as product_id_raw,
-        {{ text_if_cleaned('product_name', clean_text('product_name')) }}
-            as product_name_raw,
-        {{ text_if_cleaned('category', 'lower(' ~ clean_text('category') ~ ')') }}
-            as category_raw,
-        {{ text_if_unreadable('list_price', to_amount('list_price')) }}
-            as list_price_raw,
-        {{ text_if_unreadable('is_vip_exclusive', to_boolean('is_vip_exclusive')) }}
-            as is_vip_exclusive_raw,
-        {{ text_if_unreadable('released_at', to_utc_timestamp('released_at')) }}
-            as released_at_raw,
-        {{ text_if_unreadable('loaded_at', to_utc_timestamp('loaded_at')) }}
-            as loaded_at_raw,
+        {{ contract_typed_columns('products') }},
+        {{ contract_sent_columns('products') }},
         source_file,
         load_date as file_load_date
     from batch
@@ -51,11 +36,11 @@ hashed as (
     select
         * exclude (file_load_date),
         coalesce(file_load_date, cast(loaded_at as date)) as load_date,
-        hash(product_id, product_name, category, list_price, is_vip_exclusive, released_at, loaded_at) as row_hash
+        {{ contract_row_hash('products') }} as row_hash
     from typed
 ),
 
-checked as (
+ruled as (
     select
         *,
         case
@@ -70,10 +55,17 @@ checked as (
             when {{ is_implausible_timestamp('released_at', allow_future=true) }}
                 then 'implausible_released_at'
             -- an absent flag means not exclusive (false in stg_shop__products)
-            when is_vip_exclusive is null and nullif(trim(is_vip_exclusive_raw), '') is not null
+            when is_vip_exclusive is null and {{ clean_text('sent_is_vip_exclusive') }} is not null
                 then 'invalid_is_vip_exclusive'
         end as row_rule
     from hashed
+),
+
+checked as (
+    select
+        * exclude ({{ contract_sent_names('products') | join(', ') }}),
+        {{ contract_raw_columns('products') }}
+    from ruled
 ),
 
 {% if is_incremental() -%}
@@ -84,24 +76,9 @@ batch_keys as (
 
 stored as (
     select
-        stored_rows.product_id,
-        stored_rows.product_name,
-        stored_rows.category,
-        stored_rows.list_price,
-        stored_rows.is_vip_exclusive,
-        stored_rows.released_at,
-        stored_rows.loaded_at,
-        stored_rows.product_id_raw,
-        stored_rows.product_name_raw,
-        stored_rows.category_raw,
-        stored_rows.list_price_raw,
-        stored_rows.is_vip_exclusive_raw,
-        stored_rows.released_at_raw,
-        stored_rows.loaded_at_raw,
-        stored_rows.source_file,
-        stored_rows.load_date,
-        stored_rows.row_hash,
-        stored_rows.row_rule
+        {%- for column in stored_columns %}
+        stored_rows.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from {{ this }} as stored_rows
     inner join batch_keys
         on stored_rows.product_id = batch_keys.product_id
@@ -132,29 +109,18 @@ verdicts as (
 
 final as (
     select
-        product_id,
-        product_name,
-        category,
-        list_price,
-        is_vip_exclusive,
-        released_at,
-        product_id_raw,
-        product_name_raw,
-        category_raw,
-        list_price_raw,
-        is_vip_exclusive_raw,
-        released_at_raw,
-        loaded_at_raw,
+        {%- for column in contract_staged_names('products') + contract_raw_names('products') %}
+        {{ column }},
+        {%- endfor %}
         row_rule,
         quarantine_rule,
         case
             when quarantine_rule is not null
-                then {{ quarantine_row_id(['product_id_raw', 'product_name_raw', 'category_raw', 'list_price_raw', 'is_vip_exclusive_raw', 'released_at_raw', 'loaded_at_raw']) }}
+                then {{ quarantine_row_id(contract_raw_names('products')) }}
         end as quarantine_row_id,
         row_hash,
         source_file,
-        load_date,
-        loaded_at
+        load_date
     from verdicts
 )
 
