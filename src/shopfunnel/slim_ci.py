@@ -34,7 +34,7 @@ The steps of ``run``
     2. clone the production warehouse into ``--ci-dir`` and ``dbt build --select
        state:modified+ --defer --state DIR`` there (artifacts in ``--ci-dir/target``);
     3. ``python -m shopfunnel validate --db <clone>`` (its options are read from its
-       ``--help``; skipped with a message when the command does not exist);
+       ``--help``);
     4. with ``--docs``: ``dbt docs generate`` into ``--ci-dir/docs``.
     Each failing step stops the run with a message naming the step (exit 1).
 
@@ -283,15 +283,18 @@ def validation_command(
     raw_path: str | None,
     docs_dir: Path,
     python: str = sys.executable,
-) -> list[str] | None:
-    """The `python -m shopfunnel validate` call, or None when the command does not exist
-    (another part of the project builds it; its options are read from its --help)."""
+) -> list[str]:
+    """The `python -m shopfunnel validate` call, with the options its --help offers (the
+    validation is another part of the project, and its options may change)."""
     base = [python, "-m", "shopfunnel", "validate"]
     probe = subprocess.run(
         [*base, "--help"], cwd=project_dir, env=dict(env), capture_output=True, text=True
     )
     if probe.returncode != 0:
-        return None
+        raise SlimCIError(
+            f"step 'validate': {' '.join(base)} --help failed (exit {probe.returncode}): "
+            f"{probe.stderr.strip()[-500:]}"
+        )
     command = [*base, "--db", str(db)]
     if raw_path and "--raw" in probe.stdout:
         command += ["--raw", raw_path]
@@ -381,10 +384,7 @@ def run(args: argparse.Namespace) -> int:
         _say("validate: skipped (--skip-validate)")
     else:
         command = validation_command(project_dir, env, clone, raw_path, ci_dir / "gx_docs")
-        if command is None:
-            _say("validate: `python -m shopfunnel validate` is not available yet: skipped")
-        else:
-            _run("validate", command, project_dir, env)
+        _run("validate", command, project_dir, env)
 
     # 4. dbt docs of the CI warehouse (separate target path: keeps the build's run_results)
     if args.docs:
@@ -428,10 +428,7 @@ def build_state(args: argparse.Namespace) -> int:
         # leaves the row counts beside the warehouse (a sidecar file): the clone of a pull
         # request carries them, so its validation compares volumes with production
         command = validation_command(project_dir, env, db, args.raw, state_dir / "gx_docs")
-        if command is None:
-            _say("validate: `python -m shopfunnel validate` is not available yet: skipped")
-        else:
-            _run("validate", command, project_dir, env)
+        _run("validate", command, project_dir, env)
     return 0
 
 

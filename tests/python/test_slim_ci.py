@@ -350,12 +350,12 @@ def _fake_python(tmp_path: Path, script: str) -> str:
     return str(path)
 
 
-def test_validation_is_skipped_when_the_command_is_missing(tmp_path: Path) -> None:
+def test_validation_that_cannot_start_stops_the_run(tmp_path: Path) -> None:
     python = _fake_python(tmp_path, "echo \"invalid choice: 'validate'\" >&2; exit 2\n")
-    command = slim_ci.validation_command(
-        tmp_path, os.environ, tmp_path / "db.duckdb", "raw", tmp_path / "gx", python=python
-    )
-    assert command is None
+    with pytest.raises(slim_ci.SlimCIError, match="step 'validate'.*invalid choice"):
+        slim_ci.validation_command(
+            tmp_path, os.environ, tmp_path / "db.duckdb", "raw", tmp_path / "gx", python=python
+        )
 
 
 def test_validation_uses_the_options_the_command_has(tmp_path: Path) -> None:

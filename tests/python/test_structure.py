@@ -624,6 +624,22 @@ def test_cli_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert cli.main(command) == 1
 
 
+def test_cli_checks_a_built_warehouse(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = good_manifest()
+    for node in manifest["nodes"].values():
+        node["schema"] = "marts"
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(manifest))
+    db = tmp_path / "built.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("create schema marts")
+    con.execute("create table marts.fct_orders as select 1 as id, 2.0 as undocumented_total")
+    con.close()
+    project = _write_project(tmp_path / "project")
+    assert cli.main(["structure", str(path), "--project-dir", str(project), "--db", str(db)]) == 1
+    assert "marts.fct_orders missing from its YAML: undocumented_total" in capsys.readouterr().out
+
+
 def test_cli_refuses_a_bad_severity(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     project = _write_project(tmp_path / "project", {"duckdb_only_sql": "loud"})
     path = tmp_path / "manifest.json"
