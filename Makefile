@@ -61,10 +61,12 @@ demo: $(STAMP) ## Generate the default data set, build everything, print the hea
 test: $(STAMP) lint test-data test-build validate pytest ## Lint, build with every data and unit test, validate, pytest
 
 .PHONY: lint
-lint: $(STAMP) ## sqlfluff on the models and tests, ruff on the Python
+lint: $(STAMP) ## sqlfluff on the models and tests, ruff on the Python, the workflows (offline)
 	$(BIN)/ruff check src tests/python bench
 	@mkdir -p data/lint
 	DUCKDB_PATH=data/lint/lint.duckdb DBT_TARGET_PATH=data/lint/target $(BIN)/sqlfluff lint models tests --format human
+	$(BIN)/actionlint -no-color
+	$(BIN)/zizmor --offline --no-progress .github/workflows
 
 .PHONY: test-data
 test-data: $(STAMP)
@@ -105,7 +107,7 @@ distclean: clean ## Also remove .venv
 	rm -rf $(VENV)
 
 # ---------------------------------------------------------------- slim CI
-# The pull-request logic of .github/workflows/pr.yml, run locally (src/shopfunnel/slim_ci.py).
+# The pull-request logic of .github/workflows/pr.yml, run locally (python -m shopfunnel slim-ci).
 # On main: `make ci-state` builds the production state; on a branch: `make ci-slim` lints
 # the changed SQL, builds state:modified+ with --defer in a clone of that warehouse and
 # validates. CI_LINT_BASE=main lints what changed since the merge-base instead of vs the state.
@@ -119,8 +121,12 @@ CI_LINT_BASE ?=
 .PHONY: ci-state
 ci-state: $(STAMP) ## Slim CI: build the production state (manifest + warehouse) in target-prod/
 	$(BIN)/python -m shopfunnel generate --visitors $(CI_VISITORS) --days $(CI_DAYS) --seed $(CI_SEED) --out $(CI_RAW) --quiet
-	$(BIN)/python -m shopfunnel.slim_ci build-state --state $(CI_STATE) --raw $(CI_RAW) --validate
+	$(BIN)/python -m shopfunnel slim-ci build-state --state $(CI_STATE) --raw $(CI_RAW) --validate
 
 .PHONY: ci-slim
 ci-slim: $(STAMP) ## Slim CI: lint changed SQL, build state:modified+ against target-prod/, validate
-	$(BIN)/python -m shopfunnel.slim_ci run --state $(CI_STATE) $(if $(CI_LINT_BASE),--lint-base $(CI_LINT_BASE),)
+	$(BIN)/python -m shopfunnel slim-ci run --state $(CI_STATE) $(if $(CI_LINT_BASE),--lint-base $(CI_LINT_BASE),)
+
+.PHONY: structure
+structure: $(STAMP) ## Structure checks on a fresh dbt parse (rules set to warn are listed, not failed)
+	$(BIN)/python -m shopfunnel structure --parse

@@ -1,8 +1,7 @@
 """One command-line entry point: ``python -m shopfunnel <command>``.
 
-Each command lives in its own module, which exposes ``register(subparsers)``; the
-module is imported only when its command is registered, so a broken optional
-dependency of one command does not break the others.
+Each command lives in its own module, which exposes ``register(subparsers)``; ``COMMANDS``
+names them, one line per command.
 """
 
 from __future__ import annotations
@@ -12,10 +11,12 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-# command name -> module that registers it
+# command name -> module that registers it (one line per command)
 COMMANDS: dict[str, str] = {
     "generate": "shopfunnel.generate.cli",
     "report": "shopfunnel.report",
+    "structure": "shopfunnel.structure",
+    "slim-ci": "shopfunnel.slim_ci",
     "validate": "shopfunnel.validate.cli",
     "export": "shopfunnel.export",
 }
@@ -25,17 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shopfunnel",
         description="Tooling around the shopfunnel dbt project: generate data, report, "
-        "validate, export audiences.",
+        "check the project's structure, slim CI, validate, export audiences.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module_name in COMMANDS.values():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
-                continue  # command not built yet
-            raise
-        module.register(subparsers)
+        importlib.import_module(module_name).register(subparsers)
     return parser
 
 

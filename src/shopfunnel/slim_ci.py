@@ -4,9 +4,9 @@ The pull-request workflow (``.github/workflows/pr.yml``) and ``make ci-slim`` ru
 code, so it can be run and tested locally::
 
     # once: build the "production" state (what main looks like) into target-prod/
-    python -m shopfunnel.slim_ci build-state --state target-prod --raw data/ci/raw
+    python -m shopfunnel slim-ci build-state --state target-prod --raw data/ci/raw
     # on a branch: lint the changed SQL, build state:modified+, validate
-    python -m shopfunnel.slim_ci run --state target-prod
+    python -m shopfunnel slim-ci run --state target-prod
 
 The state folder
     ``build-state`` runs a full ``dbt build`` with the state folder as dbt's target path, so
@@ -34,18 +34,19 @@ The steps of ``run``
     2. clone the production warehouse into ``--ci-dir`` and ``dbt build --select
        state:modified+ --defer --state DIR`` there (artifacts in ``--ci-dir/target``);
     3. ``python -m shopfunnel validate --db <clone>`` (its options are read from its
-       ``--help``; skipped with a message when the command does not exist);
+       ``--help``);
     4. with ``--docs``: ``dbt docs generate`` into ``--ci-dir/docs``.
     Each failing step stops the run with a message naming the step (exit 1).
 
 Which SQL is linted
-    By default the SQL files that differ from the state: a ``.sql`` file under the model,
-    test, snapshot or analysis paths is changed when the state manifest has no node for it or
-    its content checksum (dbt's: sha256 of the stripped file) differs. This needs no git
-    history and matches what dbt itself will rebuild. Generic tests (``tests/generic``) are
-    macros, which sqlfluff skips, so they are left out. ``--lint-base REF`` lints instead the
-    files changed since ``git merge-base REF HEAD`` (committed, staged, unstaged and
-    untracked): the pull request's own diff; the workflow uses it.
+    By default the SQL files of the nodes dbt itself calls modified: ``dbt ls --select
+    state:modified --state DIR`` (models, snapshots, singular tests, analyses; with the
+    state's vars, so the sources compare equal). dbt decides what changed (file checksums,
+    configs, macros the node calls, contracts), so the lint and the build agree, and no git
+    history is needed. Generic tests' instances live in YAML and their SQL in macros
+    (``tests/generic``), which sqlfluff skips, so they are left out. ``--lint-base REF``
+    lints instead the files changed since ``git merge-base REF HEAD`` (committed, staged,
+    unstaged and untracked): the pull request's own diff; the workflow uses it.
 
 Keep ``raw_path`` the same string as in the state build: dbt compares the rendered source
 location, so a different path marks every source (and all of the project) as modified.
@@ -55,14 +56,13 @@ location, so a different path marks every source (and all of the project) as mod
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,7 +81,8 @@ SQL_PATH_KEYS = {
     "snapshot-paths": ["snapshots"],
     "analysis-paths": ["analyses"],
 }
-LINTED_RESOURCE_TYPES = frozenset({"model", "test", "snapshot", "analysis"})
+# node types whose .sql files are linted (dbt ls --resource-type)
+LINTED_RESOURCE_TYPES = ("model", "snapshot", "test", "analysis")
 
 
 class SlimCIError(RuntimeError):
@@ -139,11 +140,6 @@ def _vars(raw_path: str | None, raw_format: str | None) -> list[str]:
     return ["--vars", json.dumps(values)] if values else []
 
 
-def _file_checksum(path: Path) -> str:
-    """dbt's file checksum: sha256 of the UTF-8 content with surrounding whitespace stripped."""
-    return hashlib.sha256(path.read_bytes().decode("utf-8").strip().encode("utf-8")).hexdigest()
-
-
 def sql_dirs(project_dir: Path) -> list[str]:
     """The folders (relative to the project) that hold linted SQL, from dbt_project.yml."""
     config = yaml.safe_load((project_dir / "dbt_project.yml").read_text()) or {}
@@ -160,29 +156,45 @@ def _under(path: str, folders: Iterable[str]) -> bool:
 # ------------------------------------------------------------------ what changed
 
 
-def changed_sql_vs_state(project_dir: Path, manifest: Mapping[str, Any]) -> list[str]:
-    """SQL files (relative paths) that are new or differ from the state manifest's nodes."""
-    known: dict[str, str] = {}
-    for node in manifest.get("nodes", {}).values():
-        path = str(node.get("original_file_path", ""))
-        if node.get("resource_type") in LINTED_RESOURCE_TYPES and path.endswith(".sql"):
-            known[path] = str((node.get("checksum") or {}).get("checksum", ""))
-    # generic tests (tests/generic/*.sql) are macros: sqlfluff skips them, so do we
-    macro_files = {
-        str(macro.get("original_file_path", "")) for macro in manifest.get("macros", {}).values()
-    }
-    changed = []
-    for folder in sql_dirs(project_dir):
-        root = project_dir / folder
-        if not root.is_dir():
+def changed_sql_vs_state(
+    project_dir: Path,
+    state_dir: Path,
+    work_dir: Path,
+    env: Mapping[str, str],
+    dbt_vars: Sequence[str] = (),
+    db_name: str = DEFAULT_DB_FILE,
+) -> list[str]:
+    """SQL files (relative paths) of the nodes dbt calls modified against the state:
+    ``dbt ls --select state:modified`` (its parse goes to ``work_dir``). ``db_name``: the
+    state's warehouse file name; DuckDB names the database after the file, and a relation in
+    another database would count as modified."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    command = [_bin("dbt"), "--quiet", "ls", "--select", "state:modified", "--state"]
+    command += [str(state_dir), *dbt_vars, "--output", "json", "--output-keys"]
+    command += ["original_file_path", "resource_type"]
+    for resource_type in LINTED_RESOURCE_TYPES:
+        command += ["--resource-type", resource_type]
+    ls_env = _dbt_env(env, project_dir, work_dir / db_name, work_dir)
+    result = subprocess.run(command, cwd=project_dir, env=ls_env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SlimCIError(
+            f"step 'lint': dbt ls --select state:modified failed (exit {result.returncode}):\n"
+            f"{result.stdout}{result.stderr}"
+        )
+    return sql_files_of(result.stdout)
+
+
+def sql_files_of(ls_output: str) -> list[str]:
+    """The .sql files named by ``dbt ls --output json`` lines (other lines are dbt's log)."""
+    files = set()
+    for line in ls_output.splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
             continue
-        for file in sorted(root.rglob("*.sql")):
-            relative = file.relative_to(project_dir).as_posix()
-            if relative in macro_files:
-                continue
-            if relative not in known or known[relative] != _file_checksum(file):
-                changed.append(relative)
-    return changed
+        path = str(json.loads(line).get("original_file_path", ""))
+        if path.endswith(".sql"):
+            files.add(path)
+    return sorted(files)
 
 
 def changed_sql_vs_git(project_dir: Path, base_ref: str) -> list[str]:
@@ -218,7 +230,7 @@ def read_state(state_dir: Path, prod_db: Path | None = None) -> StateInfo:
     if not manifest_path.exists():
         raise SlimCIError(
             f"no production manifest at {manifest_path}: build it with "
-            f"`python -m shopfunnel.slim_ci build-state --state {state_dir}` (or download "
+            f"`python -m shopfunnel slim-ci build-state --state {state_dir}` (or download "
             "the prod-state artifact of the main branch)"
         )
     manifest = json.loads(manifest_path.read_text())
@@ -271,15 +283,18 @@ def validation_command(
     raw_path: str | None,
     docs_dir: Path,
     python: str = sys.executable,
-) -> list[str] | None:
-    """The `python -m shopfunnel validate` call, or None when the command does not exist
-    (another part of the project builds it; its options are read from its --help)."""
+) -> list[str]:
+    """The `python -m shopfunnel validate` call, with the options its --help offers (the
+    validation is another part of the project, and its options may change)."""
     base = [python, "-m", "shopfunnel", "validate"]
     probe = subprocess.run(
         [*base, "--help"], cwd=project_dir, env=dict(env), capture_output=True, text=True
     )
     if probe.returncode != 0:
-        return None
+        raise SlimCIError(
+            f"step 'validate': {' '.join(base)} --help failed (exit {probe.returncode}): "
+            f"{probe.stderr.strip()[-500:]}"
+        )
     command = [*base, "--db", str(db)]
     if raw_path and "--raw" in probe.stdout:
         command += ["--raw", raw_path]
@@ -332,8 +347,15 @@ def run(args: argparse.Namespace) -> int:
             files = changed_sql_vs_git(project_dir, args.lint_base)
             _say(f"lint: SQL changed since git merge-base with {args.lint_base}")
         else:
-            files = changed_sql_vs_state(project_dir, state.manifest)
-            _say(f"lint: SQL that differs from the state in {state_dir}")
+            _say(f"lint: SQL of the nodes dbt calls state:modified against {state_dir}")
+            files = changed_sql_vs_state(
+                project_dir,
+                state_dir,
+                ci_dir / "ls",
+                env,
+                _vars(raw_path, raw_format),
+                state.db_file.name,
+            )
         lint(project_dir, files, ci_dir, env)
 
     # 2. build state:modified+ in a clone of production, deferring the rest
@@ -362,10 +384,7 @@ def run(args: argparse.Namespace) -> int:
         _say("validate: skipped (--skip-validate)")
     else:
         command = validation_command(project_dir, env, clone, raw_path, ci_dir / "gx_docs")
-        if command is None:
-            _say("validate: `python -m shopfunnel validate` is not available yet: skipped")
-        else:
-            _run("validate", command, project_dir, env)
+        _run("validate", command, project_dir, env)
 
     # 4. dbt docs of the CI warehouse (separate target path: keeps the build's run_results)
     if args.docs:
@@ -409,10 +428,7 @@ def build_state(args: argparse.Namespace) -> int:
         # leaves the row counts beside the warehouse (a sidecar file): the clone of a pull
         # request carries them, so its validation compares volumes with production
         command = validation_command(project_dir, env, db, args.raw, state_dir / "gx_docs")
-        if command is None:
-            _say("validate: `python -m shopfunnel validate` is not available yet: skipped")
-        else:
-            _run("validate", command, project_dir, env)
+        _run("validate", command, project_dir, env)
     return 0
 
 
@@ -420,13 +436,28 @@ def _base_env() -> dict[str, str]:
     return dict(os.environ)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m shopfunnel.slim_ci",
+def _guarded(step: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A step whose SlimCIError becomes a message and exit code 1."""
+
+    def run_step(args: argparse.Namespace) -> int:
+        try:
+            return step(args)
+        except SlimCIError as exc:
+            print(f"slim-ci: error: {exc}", file=sys.stderr)
+            return 1
+
+    return run_step
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """The ``slim-ci`` command of ``python -m shopfunnel`` (steps build-state and run)."""
+    parser = subparsers.add_parser(
+        "slim-ci",
+        help="slim CI: build the production state, or check a change against it",
         description="Slim CI for the dbt project: build the production state, or lint, build "
         "(state:modified+ with --defer) and validate a change against it.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="slim_ci_step", required=True, metavar="STEP")
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--project-dir", default=".", help="dbt project folder (default: .)")
@@ -445,7 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
     state.add_argument(
         "--validate", action="store_true", help="also run the validation gate on the state"
     )
-    state.set_defaults(func=build_state)
+    state.set_defaults(func=_guarded(build_state))
 
     slim = commands.add_parser(
         "run", parents=[common], help="lint changed SQL, build state:modified+, validate"
@@ -463,18 +494,4 @@ def build_parser() -> argparse.ArgumentParser:
     slim.add_argument("--skip-lint", action="store_true")
     slim.add_argument("--skip-validate", action="store_true")
     slim.add_argument("--docs", action="store_true", help="also run dbt docs generate")
-    slim.set_defaults(func=run)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except SlimCIError as exc:
-        print(f"slim-ci: error: {exc}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    slim.set_defaults(func=_guarded(run))

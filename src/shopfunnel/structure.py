@@ -6,9 +6,22 @@ so these are our own rules in the same spirit. Each rule is a function that read
 rule and the node. ``tests/python/test_structure.py`` runs them on the real project (from a
 fresh ``dbt parse``) and, rule by rule, on tiny bad manifests to prove each one can fail.
 
-Run by hand on any manifest::
+Run it through the one CLI::
 
-    python -m shopfunnel.structure target/manifest.json        # exit 1 on any violation
+    python -m shopfunnel structure --parse                 # dbt parse, then every rule
+    python -m shopfunnel structure target/manifest.json    # an existing manifest
+    python -m shopfunnel structure --parse --severity duckdb_only_sql=error
+
+It exits 1 when a rule set to ``error`` finds something; rules set to ``warn`` are printed
+and do not fail. The severity of each rule is ``error`` unless ``dbt_project.yml`` says
+otherwise in ``vars: {structure_severity: {<rule>: error|warn|off}}`` (read from
+``--project-dir``), and ``--severity RULE=LEVEL`` overrides both for one run.
+
+Exemptions. Where dbt-project-evaluator has an exceptions seed, a model (or source table)
+here says in its own ``meta`` which rule does not apply to it and why:
+``meta: {structure_exempt: {<rule>: <reason>}}``. Only the rules in ``EXEMPTABLE_RULES``
+accept one, and rule ``exemption_documented`` checks every entry names such a rule and gives
+a reason (a blank reason exempts nothing).
 
 The rules (ids as printed in messages):
 
@@ -35,7 +48,8 @@ The rules (ids as printed in messages):
     one column, and every documented column has a description. (The manifest only knows the
     columns written in YAML; marts' enforced contracts list them all.)
 ``warehouse_columns_documented`` (needs a built warehouse, not only the manifest)
-    Every column a built model has is in its YAML: ``check_warehouse_columns``.
+    Every column a built model has is in its YAML: ``check_warehouse_columns``
+    (``structure --db FILE``).
 ``primary_key_test``
     Every model has a primary-key test: ``unique`` and ``not_null`` on the same column (or
     expression), or a combination-unique generic test (see ``COMBINATION_UNIQUE_TESTS``).
@@ -51,28 +65,60 @@ The rules (ids as printed in messages):
     Every exposure reads tables: its model parents (and the models behind the metrics and
     semantic models it reads) are materialized as table, incremental or snapshot (or are
     seeds), never a view or an ephemeral model, and it reads no source directly.
-``fan_out``
-    No model has more than ``FAN_OUT_THRESHOLD`` direct model children.
-``join_count``
+``fan_out`` (evaluator: ``fct_model_fanout``)
+    No model has ``FAN_OUT_THRESHOLD`` (the evaluator's default, 3) or more direct *leaf*
+    children: models that nothing else (no model, snapshot, exposure, metric or semantic
+    model) reads. Exemptable.
+``rejoining_of_upstream_concepts`` (evaluator: ``fct_rejoining_of_upstream_concepts``)
+    A model C that reads a node P directly and also through a model M that reads P, where M
+    feeds nothing but C (exposures and metrics left out, as the evaluator does): M is a step
+    of C and belongs in C as a CTE. Reported on C. Exemptable.
+``root_models`` (evaluator: ``fct_root_models``)
+    Every model reads something through ``ref()`` or ``source()`` (a model with no parent
+    hides its lineage); MetricFlow's time spine is the one built-in exception. Exemptable.
+``unused_sources`` (evaluator: ``fct_unused_sources``)
+    Every declared source table is read by a model or snapshot. Exemptable (in the source
+    table's ``meta``).
+``exemption_documented``
+    Every ``structure_exempt`` entry names a rule of ``EXEMPTABLE_RULES`` and gives a reason.
+``join_count`` (evaluator: ``fct_too_many_joins``)
     No model has more than ``JOIN_COUNT_THRESHOLD`` direct parents (models, seeds, sources).
+``duckdb_only_sql``
+    No model, snapshot or singular data test contains a construct of
+    ``shopfunnel.engine_sql.DUCKDB_ONLY_SQL`` (SQL that Apache Spark rejects or answers
+    differently) outside a macro: every hit is
+    reported with its file, line and construct. Jinja, comments and the contents of string
+    literals are not SQL and are not searched.
+``duckdb_only_sql_in_macros``
+    The same constructs inside the project's macros, except in ``duckdb__*`` macros (the
+    DuckDB implementations of ``adapter.dispatch``): a ``default__`` or plain macro must be
+    SQL that both engines run.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 import re
+import subprocess
 import sys
+import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# A model with more direct model children than this is a hub that every change ripples
-# through: split it, or push shared logic into a macro. Today's widest hubs
-# (stg_shop__events, int_analysis_window, int_as_of_date) have 5 children each.
-FAN_OUT_THRESHOLD = 8
+import yaml
+
+from shopfunnel.engine_sql import find_duckdb_only_sql
+
+# A model with this many direct leaf children (or more) is where reports fan out of the DAG:
+# maybe the BI layer's job, or shared logic to move upstream. dbt-project-evaluator's
+# default models_fanout_threshold.
+FAN_OUT_THRESHOLD = 3
 
 # A model joining more direct parents than this does too much in one step: build an
 # intermediate model. Same default as dbt-project-evaluator's too_many_joins_threshold;
@@ -93,11 +139,29 @@ COMBINATION_UNIQUE_TESTS = frozenset(
 # (e.g. the staging base views: every raw row, duplicates included).
 PRIMARY_KEY_EXEMPT = "primary_key_exempt"
 
+# meta: {structure_exempt: {<rule>: <reason>}} on a model or source table; these rules honour it.
+STRUCTURE_EXEMPT = "structure_exempt"
+EXEMPTABLE_RULES = frozenset(
+    {"fan_out", "rejoining_of_upstream_concepts", "root_models", "unused_sources"}
+)
+
+# dbt_project.yml: vars: {structure_severity: {<rule>: error|warn|off}}
+SEVERITY_VAR = "structure_severity"
+SEVERITIES = ("error", "warn", "off")
+
 # Materializations that leave a table behind (what an exposure may read).
 TABLE_MATERIALIZATIONS = frozenset({"table", "incremental", "snapshot"})
 
 MART_PREFIXES = ("fct_", "dim_", "rpt_", "aud_")
 TIME_SPINE_NAME = "metricflow_time_spine"
+
+# What dbt-project-evaluator's DAG holds besides sources: tests, unit tests and analyses are
+# not nodes of it.
+DAG_KINDS = frozenset(
+    {"model", "seed", "snapshot", "exposure", "metric", "semantic_model", "saved_query"}
+)
+# The rejoining rule leaves exposures and metrics (and what hangs off them) out.
+MODEL_DAG_KINDS = frozenset({"model", "seed", "snapshot"})
 
 Manifest = Mapping[str, Any]
 Node = Mapping[str, Any]
@@ -105,11 +169,14 @@ Node = Mapping[str, Any]
 
 @dataclass(frozen=True, order=True)
 class Violation:
-    """One broken rule: which rule, which node, and what is wrong."""
+    """One broken rule: which rule, which node, and what is wrong (``line``: of the node's
+    file, where the rule knows it; ``severity``: error or warn, set by ``check_manifest``)."""
 
     rule: str
     node: str
     message: str
+    severity: str = "error"
+    line: int = 0
 
     def __str__(self) -> str:
         return f"[{self.rule}] {self.node}: {self.message}"
@@ -167,13 +234,29 @@ def _is_time_spine(node: Node) -> bool:
     return bool(node.get("time_spine")) or node.get("name") == TIME_SPINE_NAME
 
 
-def _children(manifest: Manifest) -> dict[str, list[str]]:
-    """unique_id -> the project models that depend on it directly."""
-    children: dict[str, list[str]] = defaultdict(list)
-    for unique_id, node in _models(manifest):
-        for parent in _parents(node):
-            children[parent].append(unique_id)
+def _dag_children(manifest: Manifest, kinds: frozenset[str] = DAG_KINDS) -> dict[str, set[str]]:
+    """unique_id -> its direct children of the given kinds (any package)."""
+    children: dict[str, set[str]] = defaultdict(set)
+    for key in ("nodes", "exposures", "metrics", "semantic_models", "saved_queries"):
+        for unique_id, node in manifest.get(key, {}).items():
+            if _kind(unique_id) in kinds:
+                for parent in _parents(node):
+                    children[parent].add(unique_id)
     return children
+
+
+def _meta(node: Node) -> dict[str, Any]:
+    return {**(node.get("meta") or {}), **((node.get("config") or {}).get("meta") or {})}
+
+
+def _exempt(node: Node, rule: str) -> bool:
+    """The node's meta exempts it from the rule, with a reason."""
+    exemptions = _meta(node).get(STRUCTURE_EXEMPT)
+    return isinstance(exemptions, Mapping) and not _blank(exemptions.get(rule))
+
+
+def _exempt_hint(rule: str) -> str:
+    return f"(or say why not in meta: {{{STRUCTURE_EXEMPT}: {{{rule}: <reason>}}}})"
 
 
 def _blank(text: Any) -> bool:
@@ -404,7 +487,7 @@ def check_primary_key_test(manifest: Manifest) -> list[Violation]:
 
     found = []
     for unique_id, node in _models(manifest):
-        meta = {**(node.get("meta") or {}), **((node.get("config") or {}).get("meta") or {})}
+        meta = _meta(node)
         if not _blank(meta.get(PRIMARY_KEY_EXEMPT)):
             continue
         tests = tests_by_node.get(unique_id, {})
@@ -532,19 +615,118 @@ def check_exposure_parents(manifest: Manifest) -> list[Violation]:
 
 def check_fan_out(manifest: Manifest) -> list[Violation]:
     rule = "fan_out"
-    children = _children(manifest)
+    children = _dag_children(manifest)
     found = []
-    for unique_id, _ in _models(manifest):
-        count = len(children.get(unique_id, []))
-        if count > FAN_OUT_THRESHOLD:
+    for unique_id, node in _models(manifest):
+        leaves = sorted(
+            child
+            for child in children.get(unique_id, ())
+            if _kind(child) == "model" and not children.get(child)
+        )
+        if len(leaves) >= FAN_OUT_THRESHOLD and not _exempt(node, rule):
             found.append(
                 Violation(
                     rule,
                     unique_id,
-                    f"{count} direct model children, more than FAN_OUT_THRESHOLD="
-                    f"{FAN_OUT_THRESHOLD}: {', '.join(sorted(children[unique_id]))}",
+                    f"{len(leaves)} direct leaf models (FAN_OUT_THRESHOLD={FAN_OUT_THRESHOLD}): "
+                    f"{', '.join(leaves)}; move shared logic upstream or to the BI layer "
+                    + _exempt_hint(rule),
                 )
             )
+    return found
+
+
+def check_rejoining_of_upstream_concepts(manifest: Manifest) -> list[Violation]:
+    rule = "rejoining_of_upstream_concepts"
+    children = _dag_children(manifest, MODEL_DAG_KINDS)
+    models = dict(_models(manifest))
+    found = []
+    for parent, direct in sorted(children.items()):
+        for child in sorted(direct):
+            if child not in models or _exempt(models[child], rule):
+                continue
+            for step in sorted(direct - {child}):
+                if children.get(step) == {child}:
+                    step_name = step.rsplit(".", 1)[-1]
+                    found.append(
+                        Violation(
+                            rule,
+                            child,
+                            f"reads {parent} directly and through {step_name}, which reads "
+                            f"it too and feeds nothing but this model: make {step_name} a "
+                            "CTE here " + _exempt_hint(rule),
+                        )
+                    )
+    return found
+
+
+def check_root_models(manifest: Manifest) -> list[Violation]:
+    rule = "root_models"
+    found = []
+    for unique_id, node in _models(manifest):
+        if _parents(node) or _is_time_spine(node) or _exempt(node, rule):
+            continue
+        found.append(
+            Violation(
+                rule,
+                unique_id,
+                "reads no ref() or source(): a table named in the SQL hides the lineage "
+                + _exempt_hint(rule),
+            )
+        )
+    return found
+
+
+def check_unused_sources(manifest: Manifest) -> list[Violation]:
+    rule = "unused_sources"
+    children = _dag_children(manifest, frozenset({"model", "snapshot"}))
+    return [
+        Violation(
+            rule,
+            unique_id,
+            "no model or snapshot reads this source table: remove it from the YAML "
+            + _exempt_hint(rule),
+        )
+        for unique_id, source in _sources(manifest)
+        if not children.get(unique_id) and not _exempt(source, rule)
+    ]
+
+
+def check_exemption_documented(manifest: Manifest) -> list[Violation]:
+    rule = "exemption_documented"
+    found = []
+    for unique_id, node in [*_models(manifest), *_sources(manifest)]:
+        exemptions = _meta(node).get(STRUCTURE_EXEMPT)
+        if exemptions is None:
+            continue
+        if not isinstance(exemptions, Mapping):
+            found.append(
+                Violation(
+                    rule,
+                    unique_id,
+                    f"{STRUCTURE_EXEMPT} must map a rule to the reason, got {exemptions!r}",
+                )
+            )
+            continue
+        for name, reason in sorted(exemptions.items()):
+            if name not in EXEMPTABLE_RULES:
+                found.append(
+                    Violation(
+                        rule,
+                        unique_id,
+                        f"{STRUCTURE_EXEMPT} names {name!r}, which takes no exemption "
+                        f"(exemptable: {', '.join(sorted(EXEMPTABLE_RULES))})",
+                    )
+                )
+            elif _blank(reason):
+                found.append(
+                    Violation(
+                        rule,
+                        unique_id,
+                        f"{STRUCTURE_EXEMPT}.{name} gives no reason: a blank reason exempts "
+                        "nothing",
+                    )
+                )
     return found
 
 
@@ -567,7 +749,67 @@ def check_join_count(manifest: Manifest) -> list[Violation]:
     return found
 
 
-RULES: dict[str, Callable[[Manifest], list[Violation]]] = {
+def _macro_line_offset(macro: Node, project_dir: Path | None) -> int:
+    """Lines of the macro's file before its ``{% macro %}`` block (0 when unknown)."""
+    if project_dir is None:
+        return 0
+    path = project_dir / str(macro.get("original_file_path", ""))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return 0
+    start = text.find(str(macro.get("macro_sql", "")))
+    return text.count("\n", 0, start) if start > 0 else 0
+
+
+def _duckdb_hits(
+    rule: str, unique_id: str, path: str, raw: str, offset: int = 0
+) -> list[Violation]:
+    return [
+        Violation(
+            rule,
+            unique_id,
+            f"{path}:{line + offset}: {construct.name} ({matched}): use {construct.instead}",
+            line=line + offset,
+        )
+        for line, construct, matched in find_duckdb_only_sql(raw)
+    ]
+
+
+def check_duckdb_only_sql(manifest: Manifest) -> list[Violation]:
+    rule = "duckdb_only_sql"
+    found = []
+    for resource_type in ("model", "snapshot", "test"):
+        for unique_id, node in _nodes(manifest, resource_type):
+            if resource_type == "test" and node.get("test_metadata"):
+                continue  # a generic test's SQL is its macro's (duckdb_only_sql_in_macros)
+            path = str(node.get("original_file_path") or node.get("path", ""))
+            found += _duckdb_hits(rule, unique_id, path, str(node.get("raw_code") or ""))
+    return found
+
+
+def check_duckdb_only_sql_in_macros(
+    manifest: Manifest, project_dir: Path | None = None
+) -> list[Violation]:
+    rule = "duckdb_only_sql_in_macros"
+    project = _project(manifest)
+    found = []
+    for unique_id, macro in sorted(manifest.get("macros", {}).items()):
+        if project and macro.get("package_name", project) != project:
+            continue
+        if str(macro.get("name", "")).startswith("duckdb__"):
+            continue  # the DuckDB side of an adapter.dispatch macro
+        found += _duckdb_hits(
+            rule,
+            unique_id,
+            str(macro.get("original_file_path", "")),
+            str(macro.get("macro_sql") or ""),
+            _macro_line_offset(macro, project_dir),
+        )
+    return found
+
+
+RULES: dict[str, Callable[..., list[Violation]]] = {
     "layer_naming": check_layer_naming,
     "source_outside_staging": check_source_outside_staging,
     "direct_join_to_source": check_direct_join_to_source,
@@ -579,8 +821,16 @@ RULES: dict[str, Callable[[Manifest], list[Violation]]] = {
     "mart_contract": check_mart_contract,
     "exposure_parents": check_exposure_parents,
     "fan_out": check_fan_out,
+    "rejoining_of_upstream_concepts": check_rejoining_of_upstream_concepts,
+    "root_models": check_root_models,
+    "unused_sources": check_unused_sources,
+    "exemption_documented": check_exemption_documented,
     "join_count": check_join_count,
+    "duckdb_only_sql": check_duckdb_only_sql,
+    "duckdb_only_sql_in_macros": check_duckdb_only_sql_in_macros,
 }
+# rules that read files of the project (line numbers of macros inside their files)
+_RULES_WITH_PROJECT_DIR = frozenset({"duckdb_only_sql_in_macros"})
 
 
 def check_warehouse_columns(
@@ -623,13 +873,59 @@ def warehouse_columns(connection: Any) -> dict[tuple[str, str], list[str]]:
     return dict(columns)
 
 
-def check_manifest(manifest: Manifest, rules: Iterable[str] | None = None) -> list[Violation]:
-    """Every violation of the given rules (default: all), sorted by rule and node."""
+# ------------------------------------------------------------------ running the rules
+
+
+def _check_severity(severity: Mapping[str, str], where: str) -> dict[str, str]:
+    unknown = sorted(set(severity) - set(RULES))
+    if unknown:
+        raise ValueError(f"{where}: unknown rule(s) {unknown}; known: {sorted(RULES)}")
+    bad = {rule: level for rule, level in severity.items() if level not in SEVERITIES}
+    if bad:
+        raise ValueError(f"{where}: severity must be one of {', '.join(SEVERITIES)}, got {bad}")
+    return dict(severity)
+
+
+def load_severity(project_dir: str | Path) -> dict[str, str]:
+    """Severity per rule from ``vars: {structure_severity: ...}`` of dbt_project.yml (rules
+    it does not name are ``error``)."""
+    path = Path(project_dir) / "dbt_project.yml"
+    config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    severity = (config.get("vars") or {}).get(SEVERITY_VAR) or {}
+    if not isinstance(severity, Mapping):
+        raise ValueError(f"{path}: vars.{SEVERITY_VAR} must map rule names to a severity")
+    return _check_severity({str(k): str(v) for k, v in severity.items()}, f"{path}")
+
+
+def check_manifest(
+    manifest: Manifest,
+    rules: Iterable[str] | None = None,
+    *,
+    severity: Mapping[str, str] | None = None,
+    project_dir: Path | None = None,
+) -> list[Violation]:
+    """Every violation of the given rules (default: all), sorted by rule, node and line.
+    ``severity`` maps rule -> error|warn|off (default error); an ``off`` rule is not run."""
     names = list(rules) if rules is not None else list(RULES)
     unknown = [name for name in names if name not in RULES]
     if unknown:
         raise KeyError(f"unknown rule(s) {unknown}; known: {sorted(RULES)}")
-    return sorted(violation for name in names for violation in RULES[name](manifest))
+    levels = _check_severity(severity or {}, "severity")
+    found = []
+    for name in names:
+        level = levels.get(name, "error")
+        if level == "off":
+            continue
+        extra = {"project_dir": project_dir} if name in _RULES_WITH_PROJECT_DIR else {}
+        found += [
+            dataclasses.replace(violation, severity=level)
+            for violation in RULES[name](manifest, **extra)
+        ]
+    return sorted(found, key=lambda v: (v.rule, v.node, v.line, v.message))
+
+
+def errors(violations: Iterable[Violation]) -> list[Violation]:
+    return [violation for violation in violations if violation.severity == "error"]
 
 
 def load_manifest(path: str | Path) -> dict[str, Any]:
@@ -637,28 +933,121 @@ def load_manifest(path: str | Path) -> dict[str, Any]:
         return json.load(handle)
 
 
+def parse_project(project_dir: str | Path, scratch: str | Path) -> dict[str, Any]:
+    """``dbt parse`` of the project into ``scratch`` (target, logs, an empty DuckDB file),
+    with the dbt of the running environment; returns the manifest."""
+    project_dir, scratch = Path(project_dir).resolve(), Path(scratch).resolve()
+    env = {
+        **os.environ,
+        "DBT_TARGET_PATH": str(scratch / "target"),
+        "DBT_LOG_PATH": str(scratch / "logs"),
+        "DUCKDB_PATH": str(scratch / "parse.duckdb"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    if (project_dir / "profiles.yml").exists():
+        env["DBT_PROFILES_DIR"] = str(project_dir)
+    dbt = Path(sys.executable).with_name("dbt")
+    command = [str(dbt) if dbt.exists() else "dbt", "parse", "--no-partial-parse", "--quiet"]
+    result = subprocess.run(
+        command, cwd=project_dir, env=env, capture_output=True, text=True, timeout=600
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"dbt parse failed in {project_dir}:\n{result.stdout}\n{result.stderr}")
+    return load_manifest(scratch / "target" / "manifest.json")
+
+
 def format_report(violations: Sequence[Violation]) -> str:
     if not violations:
         return "structure checks: every rule passes"
-    lines = [f"structure checks: {len(violations)} violation(s)"]
-    lines += [f"  {violation}" for violation in violations]
+    failing = errors(violations)
+    warnings = [violation for violation in violations if violation.severity != "error"]
+    lines = [f"structure checks: {len(failing)} violation(s), {len(warnings)} warning(s)"]
+    lines += [f"  {violation}" for violation in failing]
+    if warnings:
+        counts: dict[str, int] = defaultdict(int)
+        for violation in warnings:
+            counts[violation.rule] += 1
+        lines.append(
+            "warnings (rules set to warn: "
+            + ", ".join(f"{rule} {count}" for rule, count in sorted(counts.items()))
+            + "):"
+        )
+        lines += [f"  {violation}" for violation in warnings]
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m shopfunnel.structure",
-        description="Check the dbt project's structure rules on a manifest.json.",
+# ------------------------------------------------------------------ command line
+
+
+def _severity_option(text: str) -> tuple[str, str]:
+    rule, _, level = text.partition("=")
+    if rule not in RULES or level not in SEVERITIES:
+        raise argparse.ArgumentTypeError(
+            f"expected RULE=LEVEL with a rule of {sorted(RULES)} and a level of "
+            f"{'|'.join(SEVERITIES)}, got {text!r}"
+        )
+    return rule, level
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """The ``structure`` command of ``python -m shopfunnel``."""
+    parser = subparsers.add_parser(
+        "structure",
+        help="check the dbt project's structure rules on its manifest",
+        description="Check the dbt project's structure rules (src/shopfunnel/structure.py) on "
+        "a manifest.json; exit 1 when a rule set to error finds something.",
     )
-    parser.add_argument("manifest", nargs="?", default="target/manifest.json")
+    parser.add_argument(
+        "manifest", nargs="?", default=None, help="default: target/manifest.json of the project"
+    )
+    parser.add_argument(
+        "--parse", action="store_true", help="dbt parse the project first (into a temp folder)"
+    )
+    parser.add_argument(
+        "--project-dir", default=".", help="dbt project (its dbt_project.yml sets severities)"
+    )
     parser.add_argument(
         "--rule", action="append", choices=sorted(RULES), help="run only this rule (repeatable)"
     )
-    args = parser.parse_args(argv)
-    violations = check_manifest(load_manifest(args.manifest), args.rule)
+    parser.add_argument(
+        "--severity",
+        action="append",
+        type=_severity_option,
+        default=[],
+        metavar="RULE=LEVEL",
+        help="override one rule's severity (error, warn, off) for this run (repeatable)",
+    )
+    parser.add_argument(
+        "--db",
+        default=None,
+        help="a built DuckDB file: also check every built column is documented",
+    )
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    project_dir = Path(args.project_dir).resolve()
+    if args.parse and args.manifest:
+        print("structure: give a manifest or --parse, not both", file=sys.stderr)
+        return 2
+    try:
+        severity = {**load_severity(project_dir), **dict(args.severity)}
+        if args.parse:
+            with tempfile.TemporaryDirectory(prefix="structure-") as scratch:
+                manifest = parse_project(project_dir, scratch)
+        else:
+            manifest = load_manifest(args.manifest or project_dir / "target" / "manifest.json")
+    except (OSError, ValueError, RuntimeError) as exc:
+        print(f"structure: error: {exc}", file=sys.stderr)
+        return 2
+    violations = check_manifest(manifest, args.rule, severity=severity, project_dir=project_dir)
+    if args.db:
+        import duckdb
+
+        connection = duckdb.connect(args.db, read_only=True)
+        try:
+            violations += check_warehouse_columns(manifest, warehouse_columns(connection))
+        finally:
+            connection.close()
     print(format_report(violations))
-    return 1 if violations else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return 1 if errors(violations) else 0

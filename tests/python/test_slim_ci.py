@@ -3,13 +3,13 @@
 The slow test copies the dbt project into a scratch folder, builds the production state on
 a tiny generated data set, edits one intermediate model, runs the slim CI and proves from
 run_results.json that the edited model, its children and their tests were built while no
-other model was (their refs resolved to the production relations). The fast tests cover the
-pieces: which SQL counts as changed, the warehouse clone, the validation probe.
+other model was (their refs resolved to the production relations). A tiny dbt project shows
+which SQL `dbt ls --select state:modified` hands to the lint. The fast tests cover the
+pieces: reading dbt ls output, the git diff, the warehouse clone, the validation probe.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from shopfunnel import slim_ci
+from shopfunnel import cli, slim_ci
 
 # What a scratch copy of the project needs (never .venv, data, target).
 PROJECT_ITEMS = [
@@ -105,13 +105,13 @@ def test_slim_ci_builds_only_the_edited_model_and_its_children(
 
     # production state: a full build, its manifest and warehouse in target-prod/. A failing
     # test elsewhere in the project is `make test`'s to report; the state is usable anyway.
-    exit_code = slim_ci.main(["build-state", "--project-dir", str(project), "--raw", str(raw)])
-    if exit_code != 0:
+    build_state = ["slim-ci", "build-state", "--project-dir", str(project), "--raw", str(raw)]
+    if cli.main(build_state) != 0:
         warnings.warn("build-state: the production build had failures", stacklevel=1)
     state = project / "target-prod"
-    assert (state / slim_ci.STATE_FILE).exists()
+    state_info = json.loads((state / slim_ci.STATE_FILE).read_text())
+    assert (state_info["database_file"], state_info["raw_path"]) == ("prod.duckdb", str(raw))
     prod_manifest = json.loads((state / "manifest.json").read_text())
-    assert (state / "prod.duckdb").exists()
 
     # the change: a harmless comment at the end of one intermediate model
     edited = _model_to_edit(prod_manifest)
@@ -119,7 +119,7 @@ def test_slim_ci_builds_only_the_edited_model_and_its_children(
     edited_file.write_text(edited_file.read_text().rstrip("\n") + "\n-- edited by slim CI test\n")
     capfd.readouterr()
 
-    assert slim_ci.main(["run", "--project-dir", str(project), "--skip-validate"]) == 0
+    assert cli.main(["slim-ci", "run", "--project-dir", str(project), "--skip-validate"]) == 0
     output = capfd.readouterr().out
     edited_path = prod_manifest["nodes"][edited]["original_file_path"]
     assert f"lint: 1 changed SQL file(s): {edited_path}" in output, output
@@ -153,9 +153,8 @@ def test_slim_ci_builds_only_the_edited_model_and_its_children(
 
     # untouched models were not rebuilt: the edited model read its parents from the
     # production relations (the state manifest's names), which the clone holds as built
-    untouched = {
-        uid for uid, n in prod_manifest["nodes"].items() if n["resource_type"] == "model"
-    } - expected_models
+    models = {uid for uid, n in prod_manifest["nodes"].items() if n["resource_type"] == "model"}
+    untouched = models - expected_models
     assert untouched and not untouched & set(status)
     compiled = next(r["compiled_code"] for r in results if r["unique_id"] == edited)
     for parent in prod_manifest["nodes"][edited]["depends_on"]["nodes"]:
@@ -176,17 +175,22 @@ def test_slim_ci_builds_only_the_edited_model_and_its_children(
     for uid in untouched & built_in_prod:
         node = prod_manifest["nodes"][uid]
         assert (node["schema"], node["alias"]) in tables, uid
-    assert "models not rebuilt (production relations)" in output
+    assert (
+        f"{len(untouched)} of {len(models)} models not rebuilt (production relations)" in output
+    ), output
 
 
 # ------------------------------------------------------------------ fast pieces
 
 
-def _checksum(text: str) -> str:
-    return hashlib.sha256(text.strip().encode()).hexdigest()
+IS_EVEN = (
+    "{{% test is_even(model, column_name) %}}\n"
+    "select * from {{{{ model }}}} where {{{{ column_name }}}} % 2 = {kept}\n"
+    "{{% endtest %}}\n"
+)
 
 
-def _tiny_project(root: Path) -> dict[str, Any]:
+def _tiny_project(root: Path) -> dict[str, str]:
     (root / "models" / "staging").mkdir(parents=True)
     (root / "tests" / "generic").mkdir(parents=True)
     (root / "dbt_project.yml").write_text("name: tiny\nmodel-paths: [models]\n")
@@ -197,29 +201,71 @@ def _tiny_project(root: Path) -> dict[str, Any]:
     }
     for path, text in files.items():
         (root / path).write_text(text)
-    (root / "tests/generic/is_even.sql").write_text("{% test is_even(model) %}{% endtest %}\n")
-    nodes = {
-        f"node.{path}": {
-            "resource_type": "test" if path.startswith("tests") else "model",
-            "original_file_path": path,
-            "checksum": {"name": "sha256", "checksum": _checksum(text)},
-        }
-        for path, text in files.items()
-    }
-    macros = {"macro.tiny.test_is_even": {"original_file_path": "tests/generic/is_even.sql"}}
-    return {"nodes": nodes, "macros": macros}
+    (root / "tests/generic/is_even.sql").write_text(IS_EVEN.format(kept="0"))
+    return files
 
 
-def test_changed_sql_vs_state(tmp_path: Path) -> None:
-    manifest = _tiny_project(tmp_path)
-    assert slim_ci.changed_sql_vs_state(tmp_path, manifest) == []
-    # whitespace at the ends does not count (dbt strips before hashing)
-    (tmp_path / "models/staging/stg_a.sql").write_text("\n\nselect 1 as id\n\n")
-    assert slim_ci.changed_sql_vs_state(tmp_path, manifest) == []
-    (tmp_path / "models/staging/stg_b.sql").write_text("select 3 as id\n")
-    (tmp_path / "models/staging/stg_c.sql").write_text("select 4 as id\n")
-    (tmp_path / "tests/generic/is_even.sql").write_text("{% test is_even(m) %}{% endtest %}\n")
-    assert slim_ci.changed_sql_vs_state(tmp_path, manifest) == [
+LS_OUTPUT = """\
+12:00:00  Running with dbt=1.11.16
+{"original_file_path": "models/staging/stg_a.sql", "resource_type": "model"}
+{"original_file_path": "models/staging/_staging__models.yml", "resource_type": "test"}
+{"original_file_path": "tests/assert_a.sql", "resource_type": "test"}
+{"original_file_path": "models/staging/stg_a.sql", "resource_type": "model"}
+"""
+
+
+def test_sql_files_of_dbt_ls_output() -> None:
+    # log lines skipped; a generic test's instance (YAML) is not a file to lint; no repeats
+    assert slim_ci.sql_files_of(LS_OUTPUT) == ["models/staging/stg_a.sql", "tests/assert_a.sql"]
+
+
+TINY_PROFILE = """\
+tiny:
+  target: dev
+  outputs:
+    dev:
+      type: duckdb
+      path: "{{ env_var('DUCKDB_PATH') }}"
+"""
+
+
+@pytest.mark.slow
+def test_changed_sql_vs_state_asks_dbt(tmp_path: Path) -> None:
+    """What dbt calls state:modified is what gets linted: an edited model, a model whose
+    config changed in YAML (its file did not), a new model; not a model whose parent
+    changed, nor a generic test's instance."""
+    project = tmp_path / "project"
+    _tiny_project(project)
+    (project / "dbt_project.yml").write_text(
+        "name: tiny\nprofile: tiny\nconfig-version: 2\nmodel-paths: [models]\n"
+    )
+    (project / "profiles.yml").write_text(TINY_PROFILE)
+    (project / "models/staging/stg_a_child.sql").write_text("select id from {{ ref('stg_a') }}\n")
+    schema = project / "models/staging/_staging__models.yml"
+    schema.write_text(
+        "models:\n"
+        "  - name: stg_b\n"
+        "    config: {materialized: table}\n"
+        "    columns: [{name: id, data_tests: [is_even]}]\n"
+    )
+    state = tmp_path / "state"
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    parse = subprocess.run(
+        [slim_ci._bin("dbt"), "parse", "--quiet"],
+        cwd=project,
+        env=slim_ci._dbt_env(env, project, state / "prod.duckdb", state),
+        capture_output=True,
+        text=True,
+    )
+    assert parse.returncode == 0, parse.stdout + parse.stderr
+
+    (project / "models/staging/stg_a.sql").write_text("select 10 as id\n")
+    schema.write_text(schema.read_text().replace("materialized: table", "materialized: view"))
+    (project / "tests/generic/is_even.sql").write_text(IS_EVEN.format(kept="1"))
+    (project / "models/staging/stg_c.sql").write_text("select 3 as id\n")
+    changed = slim_ci.changed_sql_vs_state(project, state, tmp_path / "ls", env)
+    assert changed == [
+        "models/staging/stg_a.sql",
         "models/staging/stg_b.sql",
         "models/staging/stg_c.sql",
     ]
@@ -304,12 +350,12 @@ def _fake_python(tmp_path: Path, script: str) -> str:
     return str(path)
 
 
-def test_validation_is_skipped_when_the_command_is_missing(tmp_path: Path) -> None:
+def test_validation_that_cannot_start_stops_the_run(tmp_path: Path) -> None:
     python = _fake_python(tmp_path, "echo \"invalid choice: 'validate'\" >&2; exit 2\n")
-    command = slim_ci.validation_command(
-        tmp_path, os.environ, tmp_path / "db.duckdb", "raw", tmp_path / "gx", python=python
-    )
-    assert command is None
+    with pytest.raises(slim_ci.SlimCIError, match="step 'validate'.*invalid choice"):
+        slim_ci.validation_command(
+            tmp_path, os.environ, tmp_path / "db.duckdb", "raw", tmp_path / "gx", python=python
+        )
 
 
 def test_validation_uses_the_options_the_command_has(tmp_path: Path) -> None:
