@@ -453,6 +453,14 @@ def _staged_members(con: duckdb.DuckDBPyConnection, member_ids: list[str]) -> di
     }
 
 
+def _user() -> str:
+    """Who ran the export (the OS user), for the audit log."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
 def _append_audit(log: Path, entry: dict) -> None:
     """One JSON line, appended (O_APPEND): earlier lines are never rewritten."""
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -553,7 +561,7 @@ def _export_one(
                 "files": [str(path.resolve()) for path in written.files],
                 "file_sha256": [_file_sha256(path) for path in written.files],
                 "db": str(db.resolve()),
-                "user": getpass.getuser(),
+                "user": _user(),
             },
         )
     summary = {
