@@ -1,19 +1,17 @@
--- No audience row without consent: every person in the coupon audience allows marketing,
--- every person in the SMS audience allows SMS, and nobody on the suppression list appears
--- anywhere (checked against staging and the seed directly, not through
--- int_members_contactable). Any row returned is a failure, named by the rule it broke.
+-- No audience row without consent: every member in an audience holds the opt-in its registry
+-- row requires (seed audiences, required_consent: marketing or sms, and a phone for sms),
+-- nobody on the suppression list appears anywhere, and no member at the as-of date is
+-- retargeted as a visitor. Checked against staging and the seeds directly (hashing the
+-- normalised contact here), not through int_members_contactable. Any row returned is a
+-- failure, named by the rule it broke.
 with
 
-coupon as (
-    select * from {{ ref('aud_first_purchase_coupon') }}
+audience_members as (
+    select * from {{ ref('fct_audience_members') }}
 ),
 
-sms as (
-    select * from {{ ref('aud_vip_new_release_sms') }}
-),
-
-retargeting as (
-    select * from {{ ref('aud_signup_retargeting') }}
+audiences as (
+    select * from {{ ref('audiences') }}
 ),
 
 members as (
@@ -24,65 +22,89 @@ suppression_list as (
     select * from {{ ref('suppression_list') }}
 ),
 
-suppressed_members as (
-    select members.member_id
+member_keys as (
+    select
+        member_id,
+        is_marketing_opt_in,
+        is_sms_opt_in,
+        {{ normalized_phone('phone') }} is not null as has_phone,
+        {{ sha256_hex(normalized_email('email')) }} as email_sha256,
+        {{ sha256_hex(normalized_phone('phone')) }} as phone_sha256,
+        signed_up_at
     from members
+),
+
+suppressed_members as (
+    select distinct member_keys.member_id
+    from member_keys
     inner join suppression_list
         on
             (
                 suppression_list.suppression_type = 'member_id'
-                and members.member_id = suppression_list.suppression_value
+                and member_keys.member_id = suppression_list.suppression_value
             )
             or (
-                suppression_list.suppression_type = 'email'
-                and lower(trim(members.email)) = lower(trim(suppression_list.suppression_value))
+                suppression_list.suppression_type = 'email_sha256'
+                and member_keys.email_sha256 = lower(suppression_list.suppression_value)
             )
             or (
-                suppression_list.suppression_type = 'phone'
-                and {{ normalized_phone('members.phone') }}
-                = {{ normalized_phone('suppression_list.suppression_value') }}
+                suppression_list.suppression_type = 'phone_sha256'
+                and member_keys.phone_sha256 = lower(suppression_list.suppression_value)
             )
+),
+
+checked as (
+    select
+        audience_members.audience_name,
+        audience_members.person_id,
+        audience_members.member_id,
+        audience_members.as_of_date,
+        audiences.required_consent,
+        audiences.expected_stage,
+        member_keys.is_marketing_opt_in,
+        member_keys.is_sms_opt_in,
+        member_keys.has_phone,
+        member_keys.signed_up_at,
+        suppressed_members.member_id is not null as is_suppressed
+    from audience_members
+    inner join audiences
+        on audience_members.audience_name = audiences.audience_name
+    inner join member_keys
+        on audience_members.member_id = member_keys.member_id
+    left join suppressed_members
+        on audience_members.member_id = suppressed_members.member_id
 ),
 
 violations as (
     select
-        coupon.person_id,
-        'coupon_without_marketing_opt_in' as broken_rule
-    from coupon
-    inner join members
-        on coupon.member_id = members.member_id
-    where not members.is_marketing_opt_in
+        audience_name,
+        person_id,
+        'member_without_marketing_opt_in' as broken_rule
+    from checked
+    where required_consent = 'marketing' and not is_marketing_opt_in
     union all
     select
-        sms.person_id,
-        'sms_without_sms_opt_in' as broken_rule
-    from sms
-    inner join members
-        on sms.member_id = members.member_id
-    where not members.is_sms_opt_in
+        audience_name,
+        person_id,
+        'member_without_sms_opt_in_or_phone' as broken_rule
+    from checked
+    where required_consent = 'sms' and not (is_sms_opt_in and has_phone)
     union all
     select
-        coupon.person_id,
-        'suppressed_member_in_coupon_audience' as broken_rule
-    from coupon
-    inner join suppressed_members
-        on coupon.member_id = suppressed_members.member_id
+        audience_name,
+        person_id,
+        'suppressed_member' as broken_rule
+    from checked
+    where is_suppressed
     union all
     select
-        sms.person_id,
-        'suppressed_member_in_sms_audience' as broken_rule
-    from sms
-    inner join suppressed_members
-        on sms.member_id = suppressed_members.member_id
-    union all
-    select
-        retargeting.person_id,
-        'member_in_signup_retargeting' as broken_rule
-    from retargeting
-    inner join members
-        on
-            retargeting.person_id = 'mbr_' || members.member_id
-            and cast(members.signed_up_at as date) <= retargeting.as_of_date
+        audience_name,
+        person_id,
+        'member_at_the_as_of_date_targeted_as_a_visitor' as broken_rule
+    from checked
+    where
+        expected_stage = 'visitor'
+        and {{ is_by_as_of_date('signed_up_at', 'as_of_date') }}
 )
 
 select * from violations

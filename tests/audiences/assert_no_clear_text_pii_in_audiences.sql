@@ -1,7 +1,20 @@
--- No clear-text e-mail or phone in any audience: no text column of an audience holds an
--- '@', a value shaped like a phone number, or a member's e-mail or phone as stored. Hash columns
--- are 64 hex characters. Any row returned is a failure.
-{%- set audiences = ['aud_signup_retargeting', 'aud_first_purchase_coupon', 'aud_vip_new_release_sms'] %}
+-- Ids only in every audience: no text column of an audience model (the parents of
+-- fct_audience_members) or of fct_audience_members holds an '@', a value shaped like a
+-- phone number, a member's e-mail or phone (as stored, normalised, or as the SHA-256 of the
+-- normal form), or anything shaped like a SHA-256 hex digest. Any row returned is a failure.
+-- The relations come from the graph at run time; the ref below makes the test run after
+-- every audience model.
+-- depends_on: {{ ref('fct_audience_members') }}
+{%- set relations = [] %}
+{%- if execute %}
+{%- set union_node = graph.nodes['model.shopfunnel.fct_audience_members'] %}
+{%- for node_id in union_node.depends_on.nodes + ['model.shopfunnel.fct_audience_members'] %}
+{%- set node = graph.nodes[node_id] %}
+{%- if node.resource_type == 'model' %}
+{%- do relations.append(adapter.get_relation(node.database, node.schema, node.alias)) %}
+{%- endif %}
+{%- endfor %}
+{%- endif %}
 
 with
 
@@ -9,24 +22,33 @@ members as (
     select * from {{ ref('stg_shop__members') }}
 ),
 
-{% for audience in audiences %}
-{{ audience }}_text as (
-    select
-        '{{ audience }}' as audience_name,
-        person_id,
-        unnest(map_values(map_from_entries([
-            {%- for column in adapter.get_columns_in_relation(ref(audience)) if column.is_string() %}
-            ('{{ column.name }}', cast({{ column.name }} as varchar)){{ ',' if not loop.last }}
-            {%- endfor %}
-        ]))) as text_value
-    from {{ ref(audience) }}
+member_values as (
+    select lower(trim(email)) as contact_value from members
+    union all
+    select phone from members
+    union all
+    select {{ normalized_phone('phone') }} from members
+    union all
+    select {{ sha256_hex(normalized_email('email')) }} from members
+    union all
+    select {{ sha256_hex(normalized_phone('phone')) }} from members
 ),
-{% endfor %}
 
 all_text as (
-    {%- for audience in audiences %}
-    select * from {{ audience }}_text
-    {{ 'union all' if not loop.last }}
+    select
+        cast(null as varchar) as relation_name,
+        cast(null as varchar) as column_name,
+        cast(null as varchar) as text_value
+    where false
+    {%- for relation in relations if relation is not none %}
+    {%- for column in adapter.get_columns_in_relation(relation) if column.is_string() %}
+    union all
+    select
+        '{{ relation.identifier }}' as relation_name,
+        '{{ column.name }}' as column_name,
+        cast({{ column.name }} as varchar) as text_value
+    from {{ relation }}
+    {%- endfor %}
     {%- endfor %}
 ),
 
@@ -38,8 +60,11 @@ violations as (
         or regexp_full_match(
             trim(all_text.text_value), '[+]?(82)?[- ]?0?1[0-9][- ]?[0-9]{3,4}[- ]?[0-9]{4}'
         )
-        or all_text.text_value in (select lower(trim(email)) from members)
-        or all_text.text_value in (select phone from members)
+        or regexp_full_match(lower(all_text.text_value), '[0-9a-f]{64}')
+        or all_text.text_value in (
+            select member_values.contact_value from member_values
+            where member_values.contact_value is not null
+        )
 )
 
 select * from violations

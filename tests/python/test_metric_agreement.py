@@ -333,19 +333,19 @@ AGREEMENTS: list[Agreement] = [
     ),
     Agreement(
         "repeat_customers",
-        "count of dim_customers with paid_orders >= 2",
+        "count of dim_customers with paid_order_count >= 2",
         _by_period(
             "cast(first_order_at as date)",
-            "count(*) filter (where paid_orders >= 2)",
+            "count(*) filter (where paid_order_count >= 2)",
             "marts.dim_customers",
         ),
     ),
     Agreement(
         "repeat_purchase_rate",
-        "share of dim_customers with paid_orders >= 2",
+        "share of dim_customers with paid_order_count >= 2",
         _by_period(
             "cast(first_order_at as date)",
-            "count(*) filter (where paid_orders >= 2)::double / nullif(count(*), 0)",
+            "count(*) filter (where paid_order_count >= 2)::double / nullif(count(*), 0)",
             "marts.dim_customers",
         ),
         is_rate=True,

@@ -1,6 +1,8 @@
--- One row per member with consent and suppression resolved, and contact data hashed: the
--- only place audiences read members from. A member on the suppression list (by member id,
--- e-mail or phone) is never contactable, whatever the opt-ins say.
+-- One row per member with consent and the suppression list resolved: the only place audiences
+-- read members from. A member on the suppression list (by member id, or by the unsalted
+-- SHA-256 of the normalised e-mail or phone, as the seed stores them) is never contactable,
+-- whatever the opt-ins say. No contact data and no hash leave this model: only whether the
+-- member has an e-mail and a phone number.
 with
 
 members as (
@@ -11,46 +13,59 @@ suppression_list as (
     select * from {{ ref('suppression_list') }}
 ),
 
-suppressed_ids as (
+suppressed_member_ids as (
     select distinct suppression_value as member_id
     from suppression_list
     where suppression_type = 'member_id'
 ),
 
 suppressed_emails as (
-    select distinct lower(trim(suppression_value)) as email_key
+    select distinct lower(trim(suppression_value)) as email_sha256
     from suppression_list
-    where suppression_type = 'email'
+    where suppression_type = 'email_sha256'
 ),
 
 suppressed_phones as (
-    select distinct {{ normalized_phone('suppression_value') }} as phone_key
+    select distinct lower(trim(suppression_value)) as phone_sha256
     from suppression_list
-    where suppression_type = 'phone'
+    where suppression_type = 'phone_sha256'
+),
+
+contact_keys as (
+    select
+        member_id,
+        membership_grade,
+        grade_rank,
+        is_sms_opt_in,
+        is_marketing_opt_in,
+        {{ sha256_hex(normalized_email('email')) }} as email_sha256,
+        {{ sha256_hex(normalized_phone('phone')) }} as phone_sha256,
+        signed_up_at
+    from members
 ),
 
 flagged as (
     select
-        members.member_id,
-        members.membership_grade,
-        members.grade_rank,
-        members.is_sms_opt_in,
-        members.is_marketing_opt_in,
-        {{ hashed_email('members.email') }} as email_sha256,
-        {{ hashed_phone('members.phone') }} as phone_sha256,
+        contact_keys.member_id,
+        contact_keys.membership_grade,
+        contact_keys.grade_rank,
+        contact_keys.is_sms_opt_in,
+        contact_keys.is_marketing_opt_in,
+        contact_keys.email_sha256 is not null as has_email,
+        contact_keys.phone_sha256 is not null as has_phone,
         (
-            suppressed_ids.member_id is not null
-            or suppressed_emails.email_key is not null
-            or suppressed_phones.phone_key is not null
+            suppressed_member_ids.member_id is not null
+            or suppressed_emails.email_sha256 is not null
+            or suppressed_phones.phone_sha256 is not null
         ) as is_suppressed,
-        members.signed_up_at
-    from members
-    left join suppressed_ids
-        on members.member_id = suppressed_ids.member_id
+        contact_keys.signed_up_at
+    from contact_keys
+    left join suppressed_member_ids
+        on contact_keys.member_id = suppressed_member_ids.member_id
     left join suppressed_emails
-        on lower(trim(members.email)) = suppressed_emails.email_key
+        on contact_keys.email_sha256 = suppressed_emails.email_sha256
     left join suppressed_phones
-        on {{ normalized_phone('members.phone') }} = suppressed_phones.phone_key
+        on contact_keys.phone_sha256 = suppressed_phones.phone_sha256
 ),
 
 final as (
@@ -59,10 +74,10 @@ final as (
         member_id,
         membership_grade,
         grade_rank,
-        email_sha256,
-        phone_sha256,
+        has_email,
+        has_phone,
         is_marketing_opt_in and not is_suppressed as can_send_marketing,
-        is_sms_opt_in and not is_suppressed and phone_sha256 is not null as can_send_sms,
+        is_sms_opt_in and not is_suppressed and has_phone as can_send_sms,
         is_suppressed,
         signed_up_at
     from flagged

@@ -3,7 +3,8 @@
 -- member at the as-of date, at least one keyword_search_ad session, last seen within var
 -- retargeting_recency_days of the as-of date. The device to retarget is the last one seen.
 -- A person who became a member after the as-of date (only with an as-of date in the past)
--- is left out when that member opted out of marketing or is on the suppression list.
+-- is left out when that member opted out of marketing or is on the suppression list. Ids
+-- only: the device to retarget and, for such a later member, the member id.
 with
 
 sessions as (
@@ -26,7 +27,7 @@ visits_to_date as (
     select sessions.*
     from sessions
     cross join as_of
-    where sessions.session_date <= as_of.as_of_date
+    where {{ is_by_as_of_date('sessions.session_date', 'as_of.as_of_date') }}
 ),
 
 visitors as (
@@ -45,6 +46,7 @@ visitors as (
 eligible as (
     select
         visitors.*,
+        persons.member_id,
         as_of.as_of_date
     from visitors
     inner join persons
@@ -54,7 +56,10 @@ eligible as (
         on visitors.person_id = members.person_id
     where
         visitors.keyword_ad_sessions > 0
-        and (persons.signed_up_at is null or cast(persons.signed_up_at as date) > as_of.as_of_date)
+        and (
+            persons.signed_up_at is null
+            or not {{ is_by_as_of_date('persons.signed_up_at', 'as_of.as_of_date') }}
+        )
         and (members.person_id is null or members.can_send_marketing)
         and cast(visitors.last_seen_at as date)
         > as_of.as_of_date - to_days({{ var('retargeting_recency_days') }})
@@ -63,6 +68,7 @@ eligible as (
 final as (
     select
         cast(person_id as varchar) as person_id,
+        cast(member_id as varchar) as member_id,
         cast(last_anonymous_id as varchar) as anonymous_id,
         cast('aud_signup_retargeting' as varchar) as audience_name,
         cast('member_benefits' as varchar) as recommended_creative,

@@ -3,9 +3,11 @@
 -- by new-release affinity: the share of their paid units, up to the as-of date, bought as
 -- new releases. Optionally for one category (var vip_sms_category) or one release (var
 -- vip_sms_release_product_id: affinity within that product's category, and members who
--- already bought it are left out). Phone hashed, never in clear.
-{%- set category = var('vip_sms_category') %}
-{%- set release = var('vip_sms_release_product_id') %}
+-- already bought it are left out). Ids only: the export command looks the phone number up
+-- in staging and writes it to a restricted file.
+{#- vars become SQL string literals only, quotes doubled: a var is never SQL -#}
+{%- set category = (var('vip_sms_category') or '') | string | replace("'", "''") %}
+{%- set release = (var('vip_sms_release_product_id') or '') | string | replace("'", "''") %}
 {#- the category the affinity is measured on; an unknown release fails the build -#}
 {%- set focus_category = "cast(null as varchar)" %}
 {%- if release %}
@@ -26,7 +28,7 @@ stages as (
 ),
 
 order_items as (
-    select * from {{ ref('fct_order_items') }}
+    select * from {{ ref('int_order_items_paid') }}
 ),
 
 products as (
@@ -55,12 +57,8 @@ focus as (
 ),
 
 paid_lines as (
-    select order_items.*
-    from order_items
-    cross join as_of
-    where
-        order_items.is_paid
-        and cast(order_items.ordered_at as date) <= as_of.as_of_date
+    select * from order_items
+    where is_by_as_of_date
 ),
 
 purchases as (
@@ -87,7 +85,6 @@ eligible as (
         members.person_id,
         members.member_id,
         members.membership_grade,
-        members.phone_sha256,
         focus.category as category_filter,
         focus.release_product_id,
         coalesce(purchases.units, 0) as units,
@@ -104,7 +101,7 @@ eligible as (
         on members.person_id = release_buyers.person_id
     where
         stages.funnel_stage = 'loyal'
-        and cast(stages.loyal_entered_at as date) <= as_of.as_of_date
+        and {{ is_by_as_of_date('stages.loyal_entered_at', 'as_of.as_of_date') }}
         and members.can_send_sms
         and release_buyers.person_id is null
 ),
@@ -120,7 +117,6 @@ final as (
     select
         cast(person_id as varchar) as person_id,
         cast(member_id as varchar) as member_id,
-        cast(phone_sha256 as varchar) as phone_sha256,
         cast('aud_vip_new_release_sms' as varchar) as audience_name,
         cast(membership_grade as varchar) as membership_grade,
         cast(category_filter as varchar) as category_filter,

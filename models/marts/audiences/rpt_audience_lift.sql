@@ -1,21 +1,17 @@
--- Did the action work? For each audience and as-of date, the target conversion within var
--- lift_window_days after the as-of date, exported persons against the holdout: sign-up for
--- retargeting, first paid order for the coupon, a paid new-release purchase for the SMS.
--- Rates, lift (exported / holdout) and a pooled two-proportion z-test. Needs an as-of date
--- with data after it (var audience_as_of_date): with the default (the last day of data)
--- the window is empty and has_complete_window is false.
+-- Did the action work? For each registered audience (seed audiences) and as-of date, the
+-- audience's conversion (its conversion_rule: signup, first_paid_order or
+-- paid_new_release_purchase) within var lift_window_days after the as-of date, exported
+-- persons against the holdout. Rates, lift (exported / holdout) and a pooled two-proportion
+-- z-test. Needs an as-of date with data after it (var audience_as_of_date): with the default
+-- (the last day of data) the window is empty and is_window_complete is false.
 with
 
-retargeting as (
-    select * from {{ ref('aud_signup_retargeting') }}
+audiences as (
+    select * from {{ ref('audiences') }}
 ),
 
-coupon as (
-    select * from {{ ref('aud_first_purchase_coupon') }}
-),
-
-sms as (
-    select * from {{ ref('aud_vip_new_release_sms') }}
+audience_members as (
+    select * from {{ ref('fct_audience_members') }}
 ),
 
 persons as (
@@ -23,76 +19,59 @@ persons as (
 ),
 
 order_items as (
-    select * from {{ ref('fct_order_items') }}
+    select * from {{ ref('int_order_items_paid') }}
 ),
 
 as_of as (
     select * from {{ ref('int_as_of_date') }}
 ),
 
-audience_members as (
-    select
-        person_id,
-        audience_name,
-        is_holdout,
-        as_of_date
-    from retargeting
-    union all
-    select
-        person_id,
-        audience_name,
-        is_holdout,
-        as_of_date
-    from coupon
-    union all
-    select
-        person_id,
-        audience_name,
-        is_holdout,
-        as_of_date
-    from sms
-),
-
 new_release_buyers as (
+    -- first paid new-release purchase after the as-of date
     select
-        order_items.person_id,
-        min(order_items.ordered_at) as first_new_release_at
+        person_id,
+        min(ordered_at) as first_new_release_at
     from order_items
-    cross join as_of
-    where
-        order_items.is_paid and order_items.is_new_release
-        and cast(order_items.ordered_at as date) > as_of.as_of_date
-    group by order_items.person_id
+    where is_new_release and not is_by_as_of_date
+    group by person_id
 ),
 
 outcomes as (
     select
         audience_members.*,
-        case audience_members.audience_name
-            when 'aud_signup_retargeting' then persons.signed_up_at
-            when 'aud_first_purchase_coupon' then persons.first_order_at
-            when 'aud_vip_new_release_sms' then new_release_buyers.first_new_release_at
+        case audiences.conversion_rule
+            when 'signup' then persons.signed_up_at
+            when 'first_paid_order' then persons.first_order_at
+            when 'paid_new_release_purchase' then new_release_buyers.first_new_release_at
         end as converted_at
     from audience_members
+    inner join audiences
+        on audience_members.audience_name = audiences.audience_name
     left join persons
         on audience_members.person_id = persons.person_id
     left join new_release_buyers
         on audience_members.person_id = new_release_buyers.person_id
 ),
 
-audience_runs as (
-    -- every audience gets a row, an empty one included
+converted as (
     select
-        audience_names.audience_name,
+        *,
+        coalesce(
+            not {{ is_by_as_of_date('converted_at', 'as_of_date') }}
+            and cast(converted_at as date) <= as_of_date + to_days({{ var('lift_window_days') }}),
+            false
+        ) as has_converted_in_window
+    from outcomes
+),
+
+audience_runs as (
+    -- every registered audience gets a row, an empty one included
+    select
+        audiences.audience_name,
         as_of.as_of_date,
         as_of.as_of_date + to_days({{ var('lift_window_days') }}) <= as_of.data_end_date
-            as has_complete_window
-    from (
-        values
-        ('aud_signup_retargeting'),
-        ('aud_first_purchase_coupon'),
-        ('aud_vip_new_release_sms')
-    ) as audience_names (audience_name)
+            as is_window_complete
+    from audiences
     cross join as_of
 ),
 
@@ -100,30 +79,24 @@ counted as (
     select
         audience_runs.audience_name,
         audience_runs.as_of_date,
-        audience_runs.has_complete_window,
-        count(outcomes.person_id) filter (where not outcomes.is_holdout) as exported_persons,
-        count(outcomes.person_id) filter (where outcomes.is_holdout) as holdout_persons,
-        count(outcomes.person_id) filter (
-            where not outcomes.is_holdout
-            and cast(outcomes.converted_at as date) > outcomes.as_of_date
-            and cast(outcomes.converted_at as date)
-            <= outcomes.as_of_date + to_days({{ var('lift_window_days') }})
+        audience_runs.is_window_complete,
+        count(converted.person_id) filter (where not converted.is_holdout) as exported_persons,
+        count(converted.person_id) filter (where converted.is_holdout) as holdout_persons,
+        count(converted.person_id) filter (
+            where not converted.is_holdout and converted.has_converted_in_window
         ) as exported_conversions,
-        count(outcomes.person_id) filter (
-            where outcomes.is_holdout
-            and cast(outcomes.converted_at as date) > outcomes.as_of_date
-            and cast(outcomes.converted_at as date)
-            <= outcomes.as_of_date + to_days({{ var('lift_window_days') }})
+        count(converted.person_id) filter (
+            where converted.is_holdout and converted.has_converted_in_window
         ) as holdout_conversions
     from audience_runs
-    left join outcomes
+    left join converted
         on
-            audience_runs.audience_name = outcomes.audience_name
-            and audience_runs.as_of_date = outcomes.as_of_date
+            audience_runs.audience_name = converted.audience_name
+            and audience_runs.as_of_date = converted.as_of_date
     group by
         audience_runs.audience_name,
         audience_runs.as_of_date,
-        audience_runs.has_complete_window
+        audience_runs.is_window_complete
 ),
 
 tested as (
@@ -138,7 +111,7 @@ tested as (
 
 final as (
     select
-        cast(audience_name || ':' || as_of_date as varchar) as audience_run_id,
+        cast({{ composite_key(['audience_name', 'as_of_date']) }} as varchar) as audience_run_id,
         cast(audience_name as varchar) as audience_name,
         cast(exported_persons as bigint) as exported_persons,
         cast(holdout_persons as bigint) as holdout_persons,
@@ -150,7 +123,7 @@ final as (
         cast(round(exported_rate - holdout_rate, 6) as double) as absolute_lift,
         cast(round(z_score, 6) as double) as z_score,
         cast(round({{ normal_two_sided_p_value('z_score') }}, 6) as double) as p_value,
-        cast(has_complete_window as boolean) as has_complete_window,
+        cast(is_window_complete as boolean) as is_window_complete,
         cast(as_of_date as date) as as_of_date
     from tested
 )

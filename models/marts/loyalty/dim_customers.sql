@@ -1,6 +1,8 @@
--- One row per buying person (at least one paid order up to the as-of date): orders, units,
--- spend, average order value, first and last order, days since the last order, RFM scores
--- (quintiles, 5 = best) and the current membership grade.
+-- One row per buying person (at least one paid order by the as-of date, macro
+-- is_by_as_of_date): paid orders and their total, units, average order value, first and last
+-- order, days since the last order, RFM scores (var customer_score_tiers quantile bands, the
+-- top band = best) and the current membership grade. The one home of "who has bought by the
+-- as-of date" (aud_first_purchase_coupon reads it).
 with
 
 orders as (
@@ -15,32 +17,43 @@ as_of as (
     select * from {{ ref('int_as_of_date') }}
 ),
 
-customer_orders as (
+paid_orders as (
     select
-        orders.person_id,
-        any_value(orders.member_id) as member_id,
-        count(*) as paid_orders,
-        sum(orders.units) as units,
-        sum(orders.order_total) as spend,
-        min(orders.ordered_at) as first_order_at,
-        max(orders.ordered_at) as last_order_at,
-        any_value(as_of.as_of_date) as as_of_date
+        orders.*,
+        as_of.as_of_date
     from orders
     cross join as_of
     where
-        orders.is_paid and orders.person_id is not null
-        and cast(orders.ordered_at as date) <= as_of.as_of_date
-    group by orders.person_id
+        orders.is_paid
+        and orders.person_id is not null
+        and {{ is_by_as_of_date('orders.ordered_at', 'as_of.as_of_date') }}
+),
+
+customer_orders as (
+    select
+        person_id,
+        any_value(member_id) as member_id,
+        count(*) as paid_order_count,
+        sum(units) as units,
+        sum(order_total) as paid_order_total,
+        min(ordered_at) as first_order_at,
+        max(ordered_at) as last_order_at,
+        any_value(as_of_date) as as_of_date
+    from paid_orders
+    group by person_id
 ),
 
 scored as (
     select
         *,
         date_diff('day', cast(last_order_at as date), as_of_date) as days_since_last_order,
-        -- recency: fewer days since the last order is better
-        ntile(5) over (order by last_order_at, person_id) as recency_score,
-        ntile(5) over (order by paid_orders, person_id) as frequency_score,
-        ntile(5) over (order by spend, person_id) as monetary_score
+        -- recency: a later last order is better
+        ntile({{ var('customer_score_tiers') }}) over (order by last_order_at, person_id)
+            as recency_score,
+        ntile({{ var('customer_score_tiers') }}) over (order by paid_order_count, person_id)
+            as frequency_score,
+        ntile({{ var('customer_score_tiers') }}) over (order by paid_order_total, person_id)
+            as monetary_score
     from customer_orders
 ),
 
@@ -57,11 +70,12 @@ final as (
             scored.recency_score::varchar || scored.frequency_score::varchar
             || scored.monetary_score::varchar as varchar
         ) as rfm_cell,
-        cast(scored.paid_orders as bigint) as paid_orders,
+        cast(scored.paid_order_count as bigint) as paid_order_count,
         cast(scored.units as bigint) as units,
         cast(scored.days_since_last_order as integer) as days_since_last_order,
-        cast(scored.spend as decimal(18, 2)) as spend,
-        cast(scored.spend / scored.paid_orders as decimal(18, 2)) as average_order_value,
+        cast(scored.paid_order_total as decimal(18, 2)) as paid_order_total,
+        cast(scored.paid_order_total / scored.paid_order_count as decimal(18, 2))
+            as average_order_value,
         cast(scored.as_of_date as date) as as_of_date,
         cast(scored.first_order_at as timestamp) as first_order_at,
         cast(scored.last_order_at as timestamp) as last_order_at

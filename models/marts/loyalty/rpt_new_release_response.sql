@@ -2,12 +2,13 @@
 -- customers (funnel stage loyal) against everyone else: share bought as new releases
 -- (within var new_release_days of release) and share bought discounted (below list price or
 -- with a coupon), each with a pooled two-proportion z-test of the segment against the
--- other one (units as trials: an approximation when one order holds several units).
+-- other one (units as trials: an approximation when one order holds several units). Every
+-- paid line of a known person (int_order_items_paid), whatever the as-of date, as the current
+-- funnel stage it is compared with.
 with
 
 order_items as (
-    select * from {{ ref('fct_order_items') }}
-    where is_paid and person_id is not null
+    select * from {{ ref('int_order_items_paid') }}
 ),
 
 stages as (
@@ -23,6 +24,7 @@ segmented as (
     from order_items
     left join stages
         on order_items.person_id = stages.person_id
+    where order_items.person_id is not null
 ),
 
 segments as (

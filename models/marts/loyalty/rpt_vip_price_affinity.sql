@@ -1,32 +1,24 @@
--- Does a higher grade buy pricier products? Paid order lines up to the as-of date, by
--- segment: membership grade at the time of the order, and the customer's spend tier
--- (dim_customers.monetary_score: spend quintile). Per segment: units, average and median
--- unit price, the share of units in the premium and entry price tiers with their affinity
--- index (segment share / overall share), the VIP-exclusive share, and whether the segment
--- pays more on average than the segment ranked just below it. The full mix across every
--- price tier is rpt_vip_price_tier_mix.
+-- Does a higher grade buy pricier products? Paid order lines up to the as-of date, of known
+-- products, by segment (fct_order_item_segments: membership grade at the time of the order,
+-- and the customer's spend tier = dim_customers.monetary_score). Per segment: units, average
+-- and median unit price, the share of units in the premium and entry price tiers with their
+-- affinity index (segment share / overall share), the VIP-exclusive share, and whether the
+-- segment pays more on average than the segment ranked just below it. The full mix across
+-- every price tier is rpt_vip_price_tier_mix.
 with
 
-order_items as (
-    select * from {{ ref('fct_order_items') }}
+segment_lines as (
+    select * from {{ ref('fct_order_item_segments') }}
 ),
-
-customers as (
-    select * from {{ ref('dim_customers') }}
-),
-
-as_of as (
-    select * from {{ ref('int_as_of_date') }}
-),
-
-{{ price_segment_ctes() }},
 
 overall as (
+    -- every line once: the membership_grade rows (UNKNOWN included)
     select
         sum(quantity) filter (where price_tier = {{ var('price_tier_count') }})::double
         / sum(quantity) as premium_share,
         sum(quantity) filter (where price_tier = 1)::double / sum(quantity) as entry_share
-    from paid_lines
+    from segment_lines
+    where segment_type = 'membership_grade'
 ),
 
 segments as (
@@ -41,7 +33,7 @@ segments as (
         / sum(quantity) as premium_tier_share,
         sum(quantity) filter (where price_tier = 1)::double / sum(quantity) as entry_tier_share,
         sum(quantity) filter (where is_vip_exclusive)::double / sum(quantity) as vip_exclusive_share
-    from segmented
+    from segment_lines
     group by segment_type, segment, segment_rank
 ),
 
@@ -60,7 +52,8 @@ compared as (
 
 final as (
     select
-        cast(compared.segment_type || ':' || compared.segment as varchar) as segment_id,
+        cast({{ composite_key(['compared.segment_type', 'compared.segment']) }} as varchar)
+            as segment_id,
         cast(compared.segment_type as varchar) as segment_type,
         cast(compared.segment as varchar) as segment,
         cast(compared.segment_rank as integer) as segment_rank,

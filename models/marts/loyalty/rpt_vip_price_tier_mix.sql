@@ -1,24 +1,14 @@
--- The mix of paid units across every price tier, by segment (the segments of
--- rpt_vip_price_affinity: membership grade at the time of the order, and spend tier =
--- dim_customers.monetary_score), paid lines up to the as-of date. One row per segment and
--- price tier, tiers a segment never bought included (0 units): the tier's share of the
--- segment's units, its share overall, and the affinity index (segment share / overall
--- share; above 1 = the segment over-buys that tier).
+-- The mix of paid units across every price tier, by segment (fct_order_item_segments, the
+-- segments of rpt_vip_price_affinity: membership grade at the time of the order, and spend
+-- tier = dim_customers.monetary_score), paid lines of known products up to the as-of date.
+-- One row per segment and price tier, tiers a segment never bought included (0 units): the
+-- tier's share of the segment's units, its share overall, and the affinity index (segment
+-- share / overall share; above 1 = the segment over-buys that tier).
 with
 
-order_items as (
-    select * from {{ ref('fct_order_items') }}
+segment_lines as (
+    select * from {{ ref('fct_order_item_segments') }}
 ),
-
-customers as (
-    select * from {{ ref('dim_customers') }}
-),
-
-as_of as (
-    select * from {{ ref('int_as_of_date') }}
-),
-
-{{ price_segment_ctes() }},
 
 tiers as (
     select range as price_tier
@@ -30,7 +20,7 @@ segments as (
         segment_type,
         segment,
         segment_rank
-    from segmented
+    from segment_lines
 ),
 
 segment_tiers as (
@@ -49,7 +39,7 @@ tier_units as (
         segment,
         price_tier,
         sum(quantity) as units
-    from segmented
+    from segment_lines
     group by segment_type, segment, price_tier
 ),
 
@@ -57,7 +47,9 @@ overall_units as (
     select
         price_tier,
         sum(quantity) as units
-    from paid_lines
+    -- every line once: the membership_grade rows (UNKNOWN included)
+    from segment_lines
+    where segment_type = 'membership_grade'
     group by price_tier
 ),
 
@@ -88,7 +80,8 @@ shares as (
 
 final as (
     select
-        cast(segment_type || ':' || segment || ':' || price_tier as varchar) as segment_tier_id,
+        cast({{ composite_key(['segment_type', 'segment', 'price_tier']) }} as varchar)
+            as segment_tier_id,
         cast(segment_type as varchar) as segment_type,
         cast(segment as varchar) as segment,
         cast(segment_rank as integer) as segment_rank,
