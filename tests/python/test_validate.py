@@ -1,13 +1,14 @@
-"""The ``validate`` command on tiny hand-made inputs.
+"""The marts stage of ``validate`` on a tiny hand-made warehouse: volumes and key figures
+against the history of previous passing runs.
 
-Marts: a DuckDB file with four marts (dim_persons, fct_funnel_stages, fct_signup_conversion,
-rpt_benefit_page_effect) and a tiny dbt project whose YAML declares their keys, allowed
-stages and rate bounds. Each test breaks one thing by hand (a rate over 1, a duplicated key,
-a stage outside the set, a sign-up counted twice, a volume jump) and expects exit code 1 with
-a message naming the table, the column or check, and the rule.
+The marts: dim_persons (100 rows), fct_orders (50 orders, 40 paid), rpt_benefit_page_effect
+(a window row and two months) and an audience (20 rows). A first run records; then each test
+changes the marts as a real day could (normal variation, which must pass) or plants a drop
+or a drift (which must fail, naming the mart, the figure and the rule, and must not become
+part of the history).
 
-Raw: parquet files with the columns of the real raw-data contract
-(models/staging/shop/_shop__sources.yml), one column dropped or emptied per test.
+Keys, accepted values, bounds and reconciliations are dbt's (docs/architecture.md, "Who owns
+which assertion"): nothing here checks them.
 
 Runs in-process (``shopfunnel.cli.main``) so GX is imported once per session.
 """
@@ -22,75 +23,27 @@ import duckdb
 import pytest
 
 from shopfunnel.cli import main
-from shopfunnel.validate.project import raw_required_columns
-from shopfunnel.validate.state import state_path
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-TINY_PROJECT_YAML = """
-version: 2
-models:
-  - name: dim_persons
-    columns:
-      - name: person_id
-        data_tests: [unique, not_null]
-  - name: fct_funnel_stages
-    columns:
-      - name: person_id
-        data_tests: [unique, not_null]
-      - name: funnel_stage
-        data_tests:
-          - not_null
-          - accepted_values:
-              arguments:
-                values: [visitor, member_no_purchase, first_time_buyer, repeat_buyer, loyal]
-  - name: fct_signup_conversion
-    columns:
-      - name: cohort_id
-        data_tests: [unique, not_null]
-      - name: signups
-  - name: rpt_benefit_page_effect
-    columns:
-      - name: period_id
-        data_tests: [unique, not_null]
-      - name: period_type
-        data_tests:
-          - accepted_values:
-              arguments:
-                values: [month, window]
-      - name: new_visitor_share
-        data_tests:
-          - value_between:
-              arguments: {min_value: 0, max_value: 1}
-"""
+from shopfunnel.validate.history import state_path
 
 TINY_MARTS_SQL = """
 create schema marts;
 create table marts.dim_persons as
-select * from (values
-    ('anon_a', null, false, 0),
-    ('anon_b', null, false, 0),
-    ('mbr_1', '1', true, 1),
-    ('mbr_2', '2', true, 0)
-) as persons (person_id, member_id, is_member, paid_order_count);
-create table marts.fct_funnel_stages as
-select * from (values
-    ('anon_a', 'visitor'),
-    ('anon_b', 'visitor'),
-    ('mbr_1', 'first_time_buyer'),
-    ('mbr_2', 'member_no_purchase')
-) as stages (person_id, funnel_stage);
-create table marts.fct_signup_conversion as
-select * from (values
-    ('2026-01-01:direct:false', 10, 1, 0.1),
-    ('2026-01-02:email:true', 5, 1, 0.2)
-) as conversion (cohort_id, new_visitors, signups, signup_rate);
+select 'person_' || range as person_id, range % 3 = 0 as is_member from range(100);
+create table marts.fct_orders as
+select
+    'order_' || range as order_id,
+    cast(10000 + 100 * (range % 7) as decimal(18, 2)) as order_total,
+    range < 40 as is_paid
+from range(50);
 create table marts.rpt_benefit_page_effect as
 select * from (values
-    ('window:2026-01-01', 'window', 20, 15, 2, 0.75, 0.133333),
-    ('month:2026-01-01', 'month', 20, 15, 2, 0.75, 0.133333)
+    ('window:2026-01-01', 'window', 1000, 820, 20, 0.82, 0.02439),
+    ('month:2026-01-01', 'month', 600, 500, 12, 0.8333, 0.024),
+    ('month:2026-02-01', 'month', 400, 320, 8, 0.8, 0.025)
 ) as report (period_id, period_type, visitors, new_visitors, signups, new_visitor_share,
     signup_rate);
+create table marts.aud_example as
+select 'person_' || range as person_id from range(20);
 """
 
 
@@ -98,17 +51,6 @@ select * from (values
 def gx_imported() -> None:
     """Import GX once for the whole session (it takes seconds)."""
     import shopfunnel.validate.gate  # noqa: F401
-
-
-@pytest.fixture
-def tiny_project(tmp_path: Path) -> Path:
-    project = tmp_path / "project"
-    (project / "models" / "marts" / "funnel").mkdir(parents=True)
-    (project / "dbt_project.yml").write_text(
-        "name: tiny\nvars:\n  signup_conversion_window_days: 30\n"
-    )
-    (project / "models" / "marts" / "funnel" / "_funnel__models.yml").write_text(TINY_PROJECT_YAML)
-    return project
 
 
 @pytest.fixture
@@ -134,7 +76,7 @@ RunValidate = Callable[..., tuple[int, str, str]]
 @pytest.fixture
 def run_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> RunValidate:
     def run(*args: str, docs: bool = False) -> tuple[int, str, str]:
-        # HTML docs take a second a run: only the test that checks them builds them
+        # HTML docs take a second a run: only the tests that check them build them
         options = ["--docs-dir", str(tmp_path / "gx_docs")] + ([] if docs else ["--no-docs"])
         code = main(["validate", *options, *args])
         captured = capsys.readouterr()
@@ -143,302 +85,207 @@ def run_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> RunValid
     return run
 
 
-def _marts(
-    run: RunValidate, db: Path, project: Path, *extra: str, docs: bool = False
-) -> tuple[int, str, str]:
-    return run(
-        "--db", str(db), "--stage", "marts", "--project-dir", str(project), *extra, docs=docs
+def _marts(run: RunValidate, db: Path, *extra: str, docs: bool = False) -> tuple[int, str, str]:
+    return run("--db", str(db), "--stage", "marts", *extra, docs=docs)
+
+
+def _failures(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("FAIL")]
+
+
+def _measures(db: Path) -> list[dict[str, float]]:
+    return [run["measures"] for run in json.loads(state_path(db).read_text())["runs"]]
+
+
+# ------------------------------------------------------------------ first run
+
+
+def test_a_first_run_records_every_mart_and_figure_and_writes_docs(
+    run_validate: RunValidate, tiny_db: Path, tmp_path: Path
+) -> None:
+    code, out, err = _marts(run_validate, tiny_db, docs=True)
+    assert code == 0, out + err
+    assert "no previous passing run" in out
+    assert (tmp_path / "gx_docs" / "index.html").is_file()
+    [measures] = _measures(tiny_db)
+    assert measures["marts.dim_persons:rows"] == 100
+    assert measures["marts.aud_example:rows"] == 20
+    assert measures["marts.rpt_benefit_page_effect:signup_rate"] == pytest.approx(0.02439)
+    assert measures["marts.rpt_benefit_page_effect:new_visitor_share"] == pytest.approx(0.82)
+    # the average of paid orders only: 40 paid of 50
+    paid = [10000 + 100 * (n % 7) for n in range(40)]
+    assert measures["marts.fct_orders:average_paid_order_total"] == pytest.approx(
+        sum(paid) / len(paid)
     )
 
 
-# ------------------------------------------------------------------ marts
-
-
-def test_clean_marts_pass_and_write_docs_and_state(
-    run_validate: RunValidate, tiny_db: Path, tiny_project: Path, tmp_path: Path
-) -> None:
-    code, out, err = _marts(run_validate, tiny_db, tiny_project, docs=True)
-    assert code == 0, out + err
-    assert "0 failed" in out
-    assert (tmp_path / "gx_docs" / "index.html").is_file()
-    assert f"data docs written to {tmp_path / 'gx_docs' / 'index.html'}" in out
-    # both reconciliations that need only these marts ran; those needing staging skipped
-    assert "persons_match_dim_persons" in out
-    assert "totals_match_benefit_page_window" in out
-    assert "signups_match_staging" in out and "skip" in out
-    state = json.loads(state_path(tiny_db).read_text())
-    assert state["row_counts"]["marts.dim_persons"] == 4
-
-
 def test_docs_replace_an_earlier_site_but_not_a_foreign_folder(
-    run_validate: RunValidate, tiny_db: Path, tiny_project: Path, tmp_path: Path
+    run_validate: RunValidate, tiny_db: Path, tmp_path: Path
 ) -> None:
     docs = tmp_path / "gx_docs"
     (docs / "static").mkdir(parents=True)
     (docs / "static" / "mine.css").write_text("body {}")
     (docs / "index.html").write_text("<html>my own page</html>")
-    code, _, err = _marts(run_validate, tiny_db, tiny_project, docs=True)
+    code, _, err = _marts(run_validate, tiny_db, docs=True)
     assert code == 0, err
     assert (docs / "static" / "mine.css").exists()  # not a GX site before: nothing deleted
 
     for _ in range(2):
-        code, _, err = _marts(run_validate, tiny_db, tiny_project, docs=True)
+        code, _, err = _marts(run_validate, tiny_db, docs=True)
         assert code == 0, err
-    # each run replaced the previous run's pages: one page per suite
+    # each run replaced the previous run's pages: one page per suite (four marts)
     assert len(list((docs / "validations").rglob("*.html"))) == 4
 
 
-def test_a_rate_over_one_fails_naming_table_column_and_rule(
-    run_validate: RunValidate, tiny_db: Path, tiny_project: Path
-) -> None:
-    _change(
-        tiny_db,
-        "update marts.fct_signup_conversion set signup_rate = 1.2 "
-        "where cohort_id like '2026-01-02%'",
-    )
-    code, out, err = _marts(run_validate, tiny_db, tiny_project)
-    assert code == 1
-    failures = [line for line in err.splitlines() if line.startswith("FAIL")]
-    assert failures == [
-        "FAIL marts.fct_signup_conversion.signup_rate: rate within [0, 1] "
-        "(expect_column_values_to_be_between); observed 1 of 2 rows unexpected, e.g. 1.2"
-    ]
-
-
-def test_a_duplicated_key_fails_naming_table_column_and_rule(
-    run_validate: RunValidate, tiny_db: Path, tiny_project: Path
-) -> None:
-    _change(tiny_db, "insert into marts.dim_persons values ('mbr_1', '1', true, 1)")
-    code, out, err = _marts(run_validate, tiny_db, tiny_project)
-    assert code == 1
-    assert (
-        "FAIL marts.dim_persons.person_id: key: unique "
-        "(expect_column_values_to_be_unique); observed 2 of 5 rows unexpected, "
-        "e.g. mbr_1, mbr_1" in err
-    )
-    # the state keeps the last passing baseline: none yet
-    assert not state_path(tiny_db).exists()
-
-
-def test_a_stage_outside_the_set_fails(
-    run_validate: RunValidate, tiny_db: Path, tiny_project: Path
-) -> None:
-    _change(
-        tiny_db, "update marts.fct_funnel_stages set funnel_stage = 'vip' where person_id = 'mbr_1'"
-    )
-    code, out, err = _marts(run_validate, tiny_db, tiny_project)
-    assert code == 1
-    assert "FAIL marts.fct_funnel_stages.funnel_stage: value in {visitor, " in err
-    assert "e.g. vip" in err
-
-
-def test_a_signup_counted_twice_fails_the_reconciliation(
-    run_validate: RunValidate, tiny_db: Path, tiny_project: Path
-) -> None:
-    _change(
-        tiny_db,
-        "update marts.fct_signup_conversion set signups = 2, signup_rate = 0.4 "
-        "where cohort_id like '2026-01-02%'",
-    )
-    code, out, err = _marts(run_validate, tiny_db, tiny_project)
-    assert code == 1
-    failures = [line for line in err.splitlines() if line.startswith("FAIL")]
-    assert len(failures) == 1
-    assert failures[0].startswith(
-        "FAIL marts.fct_signup_conversion.totals_match_benefit_page_window: reconciliation: "
-        "new visitors and sign-ups summed over "
-        "fct_signup_conversion = the window row of rpt_benefit_page_effect"
-    )
-    assert "1 row(s) break it" in failures[0]
-    assert "'signups_in_fct_signup_conversion': 3" in failures[0]
-
-
-def test_a_person_missing_from_a_mart_fails_the_reconciliation(
-    run_validate: RunValidate, tiny_db: Path, tiny_project: Path
-) -> None:
-    _change(tiny_db, "delete from marts.fct_funnel_stages where person_id = 'anon_b'")
-    code, out, err = _marts(run_validate, tiny_db, tiny_project)
-    assert code == 1
-    assert (
-        "FAIL marts.fct_funnel_stages.persons_match_dim_persons: reconciliation: "
-        "persons in fct_funnel_stages = persons in dim_persons" in err
-    )
-    assert "missing from fct_funnel_stages" in err
-
-
-def test_a_mart_declared_in_yaml_but_not_built_fails(
-    run_validate: RunValidate, tiny_db: Path, tiny_project: Path
-) -> None:
-    _change(tiny_db, "drop table marts.rpt_benefit_page_effect")
-    code, out, err = _marts(run_validate, tiny_db, tiny_project)
-    assert code == 1
-    assert (
-        "FAIL marts.rpt_benefit_page_effect: every mart described in "
-        "models/marts/funnel/_funnel__models.yml is built (mart_exists)" in err
-    )
-
-
-def test_volume_change_against_the_previous_run(
-    run_validate: RunValidate, tiny_db: Path, tiny_project: Path
-) -> None:
-    code, out, _ = _marts(run_validate, tiny_db, tiny_project)
-    assert code == 0
-    assert "volume change not compared" in out
-    baseline = state_path(tiny_db).read_text()
-
-    # the same persons three times over under new ids: consistent marts, triple the rows
-    _change(
-        tiny_db,
-        """
-        insert into marts.dim_persons
-        select person_id || '_' || copy, member_id, is_member, paid_order_count
-        from marts.dim_persons, range(2) as copies (copy);
-        insert into marts.fct_funnel_stages
-        select person_id || '_' || copy, funnel_stage
-        from marts.fct_funnel_stages, range(2) as copies (copy);
-    """,
-    )
-    code, out, err = _marts(run_validate, tiny_db, tiny_project, "--volume-slack-rows", "0")
-    assert code == 1
-    failures = [line for line in err.splitlines() if line.startswith("FAIL")]
-    assert len(failures) == 2
-    assert failures[0].startswith(
-        "FAIL marts.dim_persons: row count within the band of the previous run (4 rows, "
-        "+/-50% or 0 rows: 2..6; --volume-band, --reset-volume-state)"
-    )
-    assert failures[0].endswith("observed 12 rows (allowed 2..6)")
-    assert failures[1].startswith("FAIL marts.fct_funnel_stages: row count within the band")
-    assert state_path(tiny_db).read_text() == baseline  # a failing run is no baseline
-
-    # within the default slack of 10 rows the same change passes
-    code, out, err = _marts(run_validate, tiny_db, tiny_project)
-    assert code == 0, err
-    state = json.loads(state_path(tiny_db).read_text())
-    assert state["row_counts"]["marts.dim_persons"] == 12
-
-
-def test_reset_volume_state_accepts_a_new_volume(
-    run_validate: RunValidate, tiny_db: Path, tiny_project: Path
-) -> None:
-    state_path(tiny_db).write_text(json.dumps({"row_counts": {"marts.dim_persons": 1000}}))
-    code, _, err = _marts(run_validate, tiny_db, tiny_project)
-    assert code == 1
-    assert "FAIL marts.dim_persons: row count within the band" in err
-    code, _, err = _marts(run_validate, tiny_db, tiny_project, "--reset-volume-state")
-    assert code == 0, err
-    assert json.loads(state_path(tiny_db).read_text())["row_counts"]["marts.dim_persons"] == 4
-
-
-def test_the_database_is_opened_read_only(
-    run_validate: RunValidate, tiny_db: Path, tiny_project: Path
-) -> None:
+def test_the_database_is_opened_read_only(run_validate: RunValidate, tiny_db: Path) -> None:
     before = tiny_db.stat().st_mtime_ns
-    code, _, _ = _marts(run_validate, tiny_db, tiny_project)
+    code, _, _ = _marts(run_validate, tiny_db)
     assert code == 0
     assert tiny_db.stat().st_mtime_ns == before
 
 
-# ------------------------------------------------------------------ raw
+# ------------------------------------------------------------------ against history
 
 
-def _write_raw(
-    raw: Path, drop: tuple[str, str] | None = None, null_share: tuple[str, str, float] | None = None
-) -> Path:
-    """Ten rows per table with every column of the real contract, as parquet."""
-    con = duckdb.connect()
-    try:
-        for table, columns in raw_required_columns(REPO_ROOT).items():
-            kept = [column for column in columns if (table, column) != drop]
-            expressions = []
-            for column in kept:
-                value = f"'{table}_{column}_' || range"
-                if null_share and (table, column) == null_share[:2]:
-                    value = (
-                        f"case when range < {int(null_share[2] * 10)} then null else {value} end"
-                    )
-                expressions.append(f"{value} as {column}")
-            folder = raw / table
-            folder.mkdir(parents=True)
-            con.execute(
-                f"copy (select {', '.join(expressions)} from range(10)) "
-                f"to '{folder / 'part-00000.parquet'}' (format parquet)"
-            )
-    finally:
-        con.close()
-    return raw
-
-
-def _raw(run: RunValidate, raw: Path, *extra: str) -> tuple[int, str, str]:
-    return run("--raw", str(raw), "--stage", "raw", "--project-dir", str(REPO_ROOT), *extra)
-
-
-def test_clean_raw_files_pass(run_validate: RunValidate, tmp_path: Path) -> None:
-    code, out, err = _raw(run_validate, _write_raw(tmp_path / "raw"))
-    assert code == 0, out + err
-    assert "raw.events" in out and "raw.products" in out
-
-
-def test_the_raw_gate_names_a_missing_column(run_validate: RunValidate, tmp_path: Path) -> None:
-    code, out, err = _raw(
-        run_validate, _write_raw(tmp_path / "raw", drop=("events", "anonymous_id"))
+def test_normal_variation_passes_and_joins_the_history(
+    run_validate: RunValidate, tiny_db: Path
+) -> None:
+    assert _marts(run_validate, tiny_db)[0] == 0
+    # a day later: a few more persons and orders, rates moved a little
+    _change(
+        tiny_db,
+        """
+        insert into marts.dim_persons select 'person_new_' || range, false from range(6);
+        insert into marts.fct_orders select 'order_new_' || range, 10500, true from range(3);
+        update marts.rpt_benefit_page_effect set signup_rate = 0.0262, new_visitor_share = 0.81
+        where period_type = 'window';
+        insert into marts.aud_example select 'person_new_' || range from range(2);
+        """,
     )
+    code, out, err = _marts(run_validate, tiny_db)
+    assert code == 0, out + err
+    assert "(allowed 50..150)" in out  # dim_persons compared with the first run's 100 rows
+    assert len(_measures(tiny_db)) == 2
+
+
+def test_a_sudden_drop_of_a_mart_fails_and_keeps_the_history(
+    run_validate: RunValidate, tiny_db: Path
+) -> None:
+    assert _marts(run_validate, tiny_db)[0] == 0
+    baseline = state_path(tiny_db).read_text()
+    _change(
+        tiny_db,
+        "delete from marts.dim_persons where cast(split_part(person_id, '_', 2) as int) >= 30",
+    )
+    code, _, err = _marts(run_validate, tiny_db)
     assert code == 1
-    failures = [line for line in err.splitlines() if line.startswith("FAIL")]
-    assert failures == [
-        "FAIL raw.events: has every column the raw-data contract requires "
-        "(models/staging/shop/_shop__sources.yml) (expect_table_columns_to_match_set); "
-        "observed missing column(s): anonymous_id"
+    assert _failures(err) == [
+        "FAIL marts.dim_persons: row count within the band of the last 1 passing run(s) "
+        "(median 100 +/-50% or 10 rows: 50..150; --volume-band, --reset-history) "
+        "(expect_table_row_count_to_be_between); observed 30 rows (allowed 50..150)"
+    ]
+    assert state_path(tiny_db).read_text() == baseline  # a failing run is no baseline
+
+
+def test_an_audience_that_empties_fails(run_validate: RunValidate, tiny_db: Path) -> None:
+    assert _marts(run_validate, tiny_db)[0] == 0
+    _change(tiny_db, "delete from marts.aud_example")
+    code, _, err = _marts(run_validate, tiny_db)
+    assert code == 1
+    [failure] = _failures(err)
+    assert failure.startswith("FAIL marts.aud_example: row count within the band")
+    assert failure.endswith("observed 0 rows (allowed 10..30)")
+
+
+def test_a_drift_of_the_signup_rate_fails_naming_the_figure(
+    run_validate: RunValidate, tiny_db: Path
+) -> None:
+    assert _marts(run_validate, tiny_db)[0] == 0
+    # 1970 timestamps moved the window: the sign-up rate of new visitors is six times higher
+    _change(
+        tiny_db,
+        "update marts.rpt_benefit_page_effect set signup_rate = 0.1463 "
+        "where period_type = 'window'",
+    )
+    code, _, err = _marts(run_validate, tiny_db)
+    assert code == 1
+    assert _failures(err) == [
+        "FAIL marts.rpt_benefit_page_effect.signup_rate: sign-up rate of new visitors over "
+        "the analysis window: within +/-25% (of min(p, 1 - p)) of the median of the last 1 "
+        "passing run(s) (0.02439: 0.01829..0.03049; --drift-band, --reset-history) "
+        "(expect_column_mean_to_be_between); observed 0.1463 (allowed 0.01829..0.03049)"
     ]
 
 
-def test_the_raw_gate_names_an_incomplete_key_column(
-    run_validate: RunValidate, tmp_path: Path
-) -> None:
-    raw = _write_raw(tmp_path / "raw", null_share=("events", "anonymous_id", 0.3))
-    code, out, err = _raw(run_validate, raw)
-    assert code == 1
-    assert (
-        "FAIL raw.events.anonymous_id: non-null share >= 0.99 (--min-key-completeness) "
-        "(expect_column_proportion_of_non_null_values_to_be_between); observed 0.7" in err
+def test_a_share_near_one_cannot_creep_to_one(run_validate: RunValidate, tiny_db: Path) -> None:
+    assert _marts(run_validate, tiny_db)[0] == 0
+    # 82% -> 97.7% is +19% relative, but the returning visitors fell from 18% to 2.3%
+    _change(
+        tiny_db,
+        "update marts.rpt_benefit_page_effect set new_visitor_share = 0.977 "
+        "where period_type = 'window'",
     )
-    # a lower threshold lets the same files through
-    code, _, err = _raw(run_validate, raw, "--min-key-completeness", "0.5")
-    assert code == 0, err
-
-
-def test_the_raw_gate_names_a_missing_table(run_validate: RunValidate, tmp_path: Path) -> None:
-    raw = _write_raw(tmp_path / "raw")
-    for file in (raw / "products").iterdir():
-        file.unlink()
-    code, _, err = _raw(run_validate, raw)
+    code, _, err = _marts(run_validate, tiny_db)
     assert code == 1
-    assert "FAIL raw.products: the raw table's folder holds its files" in err
+    [failure] = _failures(err)
+    assert failure.startswith("FAIL marts.rpt_benefit_page_effect.new_visitor_share: ")
+    assert "observed 0.977 (allowed 0.775..0.865)" in failure
 
 
-def test_a_failing_raw_gate_stops_before_the_marts(
-    run_validate: RunValidate, tmp_path: Path, tiny_db: Path
-) -> None:
-    raw = _write_raw(tmp_path / "raw", drop=("orders", "order_id"))
-    code, out, err = run_validate(
-        "--raw", str(raw), "--db", str(tiny_db), "--project-dir", str(REPO_ROOT)
+def test_a_drop_of_the_average_order_value_fails(run_validate: RunValidate, tiny_db: Path) -> None:
+    assert _marts(run_validate, tiny_db)[0] == 0
+    # amounts suddenly in thousands (an export unit change): AOV drops a thousandfold
+    _change(tiny_db, "update marts.fct_orders set order_total = order_total / 1000")
+    code, _, err = _marts(run_validate, tiny_db)
+    assert code == 1
+    [failure] = _failures(err)
+    assert failure.startswith(
+        "FAIL marts.fct_orders.average_paid_order_total: average order value (order_total of "
+        "paid orders): within +/-25% of the median of the last 1 passing run(s)"
     )
-    assert code == 1
-    assert "the raw gate failed; marts not validated" in out
-    assert "marts." not in err
 
 
-def test_the_raw_gate_reads_csv_too(run_validate: RunValidate, tmp_path: Path) -> None:
-    raw = _write_raw(tmp_path / "raw")
-    con = duckdb.connect()
-    for folder in raw.iterdir():
-        parquet = folder / "part-00000.parquet"
-        con.execute(
-            f"copy (select * from '{parquet}') to '{folder / 'part-00000.csv'}' (header true)"
+def test_the_median_of_history_absorbs_one_odd_run(
+    run_validate: RunValidate, tiny_db: Path
+) -> None:
+    state_path(tiny_db).write_text(
+        json.dumps(
+            {
+                "version": 2,
+                "runs": [
+                    {"measures": {"marts.dim_persons:rows": rows}} for rows in (98, 100, 400, 102)
+                ],
+            }
         )
-        parquet.unlink()
-    con.close()
-    code, out, err = _raw(run_validate, raw)
-    assert code == 0, out + err
+    )
+    code, out, err = _marts(run_validate, tiny_db)
+    assert code == 0, err
+    assert "100 rows (allowed 51..151)" in out  # median 101: the odd 400 is ignored
+    code, _, err = _marts(run_validate, tiny_db, "--history-runs", "1")
+    assert code == 0, err  # against 102 alone, 100 passes too
+    assert len(_measures(tiny_db)) == 6
+
+
+def test_reset_history_accepts_a_new_baseline(run_validate: RunValidate, tiny_db: Path) -> None:
+    state_path(tiny_db).write_text(
+        json.dumps({"version": 2, "runs": [{"measures": {"marts.dim_persons:rows": 1000}}]})
+    )
+    code, _, err = _marts(run_validate, tiny_db)
+    assert code == 1
+    assert "FAIL marts.dim_persons: row count within the band" in err
+    code, _, err = _marts(run_validate, tiny_db, "--reset-history")
+    assert code == 0, err
+    assert [run["marts.dim_persons:rows"] for run in _measures(tiny_db)] == [100]
+
+
+def test_an_events_only_shop_has_no_order_value_to_watch(
+    run_validate: RunValidate, tiny_db: Path
+) -> None:
+    _change(tiny_db, "delete from marts.fct_orders")
+    code, out, err = _marts(run_validate, tiny_db)
+    assert code == 0, err
+    assert "no row with is_paid = True" in out
+    assert "marts.fct_orders:average_paid_order_total" not in _measures(tiny_db)[0]
 
 
 # ------------------------------------------------------------------ usage
@@ -450,6 +297,7 @@ def test_the_raw_gate_reads_csv_too(run_validate: RunValidate, tmp_path: Path) -
         (("--stage", "raw"), "--stage raw needs --raw DIR"),
         (("--stage", "marts"), "--stage marts needs --db PATH"),
         (("--db", "no/such.duckdb"), "DuckDB file no/such.duckdb does not exist"),
+        (("--db", "x.duckdb", "--stage", "marts", "--new-only"), "--new-only needs --raw DIR"),
     ],
 )
 def test_usage_errors_exit_2(
@@ -458,3 +306,10 @@ def test_usage_errors_exit_2(
     code, _, err = run_validate(*args)
     assert code == 2
     assert message in err
+
+
+def test_an_unreadable_history_is_a_usage_error(run_validate: RunValidate, tiny_db: Path) -> None:
+    state_path(tiny_db).write_text("{not json")
+    code, _, err = _marts(run_validate, tiny_db)
+    assert code == 2
+    assert "--reset-history" in err

@@ -1,158 +1,187 @@
-"""What the gate derives from the project, without GX: fast.
+"""The gate's parts without GX or dbt: fast.
 
-The stage list agrees with the marts' YAML, rate columns are recognised by name, the YAML
-test syntaxes are read, the volume band is computed as documented, and (on the built test
-warehouse, when there is one) every reconciliation query runs and finds nothing.
+The contract is read from a manifest (and refuses a column without meta), columns match in
+any case, the bands are computed as documented, the history round-trips, processed paths
+are normalised; and, on the built test warehouse when there is one, every key figure can be
+measured (so a renamed mart column cannot silently switch a figure off).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 
-from shopfunnel.validate.project import (
-    ProjectError,
+from shopfunnel.validate.contract import (
+    VALUE_PLACEHOLDER,
+    ContractError,
+    RawTable,
+    contract_from,
     find_project_dir,
-    is_rate_column,
-    mart_specs,
-    project_vars,
-    raw_required_columns,
+    inline_sql,
 )
-from shopfunnel.validate.reconcile import reconciliations
-from shopfunnel.validate.settings import FUNNEL_STAGES, RAW_KEY_COLUMNS, Thresholds
-from shopfunnel.validate.state import read_row_counts, state_path, write_row_counts
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def test_funnel_stages_match_the_accepted_values_of_the_mart() -> None:
-    spec = mart_specs(REPO_ROOT)["fct_funnel_stages"]
-    assert tuple(spec.accepted_values["funnel_stage"]) == FUNNEL_STAGES
-
-
-def test_every_raw_key_column_is_in_the_contract() -> None:
-    required = raw_required_columns(REPO_ROOT)
-    for table, columns in RAW_KEY_COLUMNS.items():
-        assert table in required
-        assert set(columns) <= set(required[table]), table
-
-
-@pytest.mark.parametrize(
-    ("name", "is_rate"),
-    [
-        ("signup_rate", True),
-        ("new_visitor_share", True),
-        ("signup_rate_ci_lower", True),
-        ("first_purchase_rate_short_window", True),
-        ("other_new_release_share", True),
-        ("p_value", True),
-        ("new_release_p_value", True),
-        ("lift", False),
-        ("premium_tier_affinity", False),
-        ("signups", False),
-        ("shared_devices", False),
-        ("separate_id", False),
-    ],
+from shopfunnel.validate.daily import normalise
+from shopfunnel.validate.history import (
+    KEPT_RUNS,
+    append_run,
+    measure_history,
+    read_runs,
+    state_path,
 )
-def test_rate_columns_are_recognised_by_name(name: str, is_rate: bool) -> None:
-    assert is_rate_column(name) is is_rate
+from shopfunnel.validate.raw import match_columns
+from shopfunnel.validate.settings import FIGURES, TYPE_PARSERS, Thresholds
+
+READER = "read_parquet('/data/shop''s data/events/**/*.parquet', union_by_name = true)"
+
+COMPILED = "select\n" + "\n".join(
+    f"    -- shopfunnel-check: {name}\n    ({name}_rule({VALUE_PLACEHOLDER})) as check_{name},"
+    for name in [*TYPE_PARSERS, "id"]
+)
 
 
-def test_mart_specs_read_every_test_syntax(tmp_path: Path) -> None:
-    marts = tmp_path / "models" / "marts" / "area"
-    marts.mkdir(parents=True)
-    (tmp_path / "dbt_project.yml").write_text("name: x\nvars:\n  some_var: 7\n")
-    (marts / "_area__models.yml").write_text(
-        """
-version: 2
-models:
-  - name: fct_things
-    data_tests:
-      - unique_combination_of_columns:
-          arguments:
-            combination_of_columns: [thing_date, channel]
-    columns:
-      - name: thing_id
-        tests: [unique, not_null]
-      - name: kind
-        data_tests:
-          - accepted_values:
-              values: [a, b]
-      - name: share_of_things
-        data_tests:
-          - value_between:
-              arguments: {min_value: 0, max_value: 1}
-              config: {severity: warn}
-      - name: score
-        data_tests:
-          - value_between: {min_value: -1, max_value: 1}
-"""
-    )
-    spec = mart_specs(tmp_path)["fct_things"]
-    assert spec.key_columns == [["thing_date", "channel"], ["thing_id"]]
-    assert spec.not_null_columns == ["thing_id"]
-    assert spec.accepted_values == {"kind": ["a", "b"]}
-    assert spec.bounds == {"share_of_things": (0, 1), "score": (-1, 1)}
-    assert spec.yaml_path == Path("models/marts/area/_area__models.yml")
-    assert project_vars(tmp_path) == {"some_var": 7}
-    assert find_project_dir(marts) == tmp_path
+def _manifest(meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    column_meta = {"required": True, "type": "timestamp"} if meta is None else meta
+    return {
+        "metadata": {"project_name": "shop"},
+        "sources": {
+            "source.shop.shop.events": {
+                "package_name": "shop",
+                "source_name": "shop",
+                "name": "events",
+                "relation_name": READER,
+                "original_file_path": "models/staging/shop/_shop__sources.yml",
+                "config": {"external_location": "read_parquet(...)"},
+                "columns": {"event_at": {"name": "event_at", "meta": column_meta}},
+            },
+            "source.other_package.x.y": {
+                "package_name": "other_package",
+                "name": "y",
+                "config": {"external_location": "z"},
+            },
+        },
+    }
+
+
+def test_the_contract_comes_from_the_manifest() -> None:
+    contract = contract_from(_manifest(), COMPILED)
+    [events] = contract.tables
+    assert events.name == "events" and events.reader == READER
+    assert [(c.name, c.required, c.type) for c in events.columns] == [
+        ("event_at", True, "timestamp")
+    ]
+    assert contract.readable_sql("timestamp", '"event_at"') == '(timestamp_rule("event_at"))'
+    assert contract.readable_sql("text", '"event_name"') is None
+    assert contract.rule_of("id") == "is_valid_id"
+
+
+@pytest.mark.parametrize("meta", [{}, {"required": "yes", "type": "id"}, {"required": True}])
+def test_a_column_without_its_meta_is_refused(meta: dict[str, Any]) -> None:
+    with pytest.raises(
+        ContractError, match=r"_shop__sources.yml: shop.events.event_at: meta needs required"
+    ):
+        contract_from(_manifest(meta), COMPILED)
+
+
+def test_the_type_rules_must_all_be_rendered() -> None:
+    with pytest.raises(ContractError, match="cannot read the rendered type rules"):
+        contract_from(_manifest(), "select 1")
+
+
+def test_the_inline_query_renders_every_type_rule() -> None:
+    sql = inline_sql()
+    for macro in TYPE_PARSERS.values():
+        assert f"{{{{ {macro}('{VALUE_PLACEHOLDER}') }}}}" in sql
+    assert f"is_valid_id('{VALUE_PLACEHOLDER}')" in sql
+
+
+def test_columns_match_in_any_case() -> None:
+    table = contract_from(_manifest(), COMPILED).tables[0]
+    assert match_columns(table, ["Event_At", "extra"]) == {"event_at": "Event_At"}
+    assert match_columns(table, ["EVENT_AT", "event_at"]) == {"event_at": "event_at"}
+    assert match_columns(RawTable("t", "r", (), "y"), ["a"]) == {}
 
 
 def test_a_folder_outside_any_project_is_reported(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("shopfunnel.validate.project.__file__", str(tmp_path / "project.py"))
-    with pytest.raises(ProjectError, match="cannot find dbt_project.yml"):
+    monkeypatch.setattr("shopfunnel.validate.contract.__file__", str(tmp_path / "contract.py"))
+    with pytest.raises(ContractError, match="cannot find dbt_project.yml"):
         find_project_dir(tmp_path)
 
 
 @pytest.mark.parametrize(
-    ("previous", "bounds"),
+    ("history", "bounds"),
     [
-        (20_000, (10_000, 30_000)),  # +/-50%
-        (4, (0, 14)),  # tiny tables: at least 10 rows of slack
-        (0, (0, 10)),
+        ([20_000], (10_000, 30_000)),  # +/-50%
+        ([4], (0, 14)),  # tiny tables: at least 10 rows of slack
+        ([0], (0, 10)),
+        ([100, 90, 1_000], (50, 150)),  # the median, not the mean
     ],
 )
-def test_volume_bounds(previous: int, bounds: tuple[int, int]) -> None:
-    assert Thresholds().volume_bounds(previous) == bounds
+def test_volume_bounds(history: list[float], bounds: tuple[int, int]) -> None:
+    assert Thresholds().volume_bounds(history) == bounds
 
 
-def test_state_round_trip_and_unreadable_state(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("history", "is_share", "bounds"),
+    [
+        ([0.02], True, (0.015, 0.025)),
+        ([0.8], True, (0.75, 0.85)),  # 25% of the 20% that are not new
+        ([0.5], True, (0.375, 0.625)),
+        ([1.0], True, (1.0, 1.0)),
+        ([200_000.0], False, (150_000.0, 250_000.0)),
+    ],
+)
+def test_drift_bounds(history: list[float], is_share: bool, bounds: tuple[float, float]) -> None:
+    assert Thresholds().drift_bounds(history, is_share) == pytest.approx(bounds)
+
+
+def test_history_round_trip(tmp_path: Path) -> None:
     database = tmp_path / "shop.duckdb"
     path = state_path(database)
     assert path == tmp_path / "shop.duckdb.validation_state.json"
-    assert read_row_counts(path) == {}
-    write_row_counts(path, database, {"marts.b": 2, "marts.a": 1})
-    assert read_row_counts(path) == {"marts.a": 1, "marts.b": 2}
-    assert list(json.loads(path.read_text())["row_counts"]) == ["marts.a", "marts.b"]
+    assert read_runs(path) == []
+    runs: list[dict[str, Any]] = []
+    for rows in range(KEPT_RUNS + 2):
+        append_run(path, database, runs, {"marts.b:rows": rows, "marts.a:rows": 1})
+        runs = read_runs(path)
+    assert len(runs) == KEPT_RUNS
+    history = measure_history(runs)
+    assert history["marts.b:rows"][-1] == KEPT_RUNS + 1
+    assert history["marts.b:rows"][0] == 2  # the two oldest were dropped
+    assert list(runs[-1]["measures"]) == ["marts.a:rows", "marts.b:rows"]
+
+
+def test_a_version_1_state_is_one_run_of_row_counts(tmp_path: Path) -> None:
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({"version": 1, "row_counts": {"marts.dim_persons": 7}}))
+    assert measure_history(read_runs(path)) == {"marts.dim_persons:rows": [7.0]}
+
+
+def test_an_unreadable_state_names_the_way_out(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
     path.write_text("{not json")
-    with pytest.raises(ValueError, match="--reset-volume-state"):
-        read_row_counts(path)
+    with pytest.raises(ValueError, match="--reset-history"):
+        read_runs(path)
 
 
-def test_reconciliations_use_the_project_window() -> None:
-    checks = {check.name: check for check in reconciliations({"signup_conversion_window_days": 7})}
-    assert "to_days(7)" in checks["signups_match_staging"].query
-    assert "7 days" in checks["signups_match_staging"].rule
-    for check in checks.values():
-        assert "{batch}" in check.query, check.name
-        assert f"marts.{check.mart}" in check.tables, check.name
+def test_processed_paths_are_normalised(tmp_path: Path) -> None:
+    assert normalise("data/raw/events/a.parquet", tmp_path) == str(
+        tmp_path / "data/raw/events/a.parquet"
+    )
+    assert normalise("/x/./raw//events/a.parquet", tmp_path) == "/x/raw/events/a.parquet"
 
 
 @pytest.mark.e2e
-def test_reconciliations_hold_on_the_built_warehouse(
+def test_every_key_figure_is_measurable_on_the_built_warehouse(
     built_db: duckdb.DuckDBPyConnection,
 ) -> None:
-    tables = {
-        f"{schema}.{name}"
-        for schema, name in built_db.execute(
-            "select table_schema, table_name from information_schema.tables"
-        ).fetchall()
-    }
-    for check in reconciliations(project_vars(REPO_ROOT)):
-        assert set(check.tables) <= tables, check.name
-        rows = built_db.execute(check.query.format(batch=f"marts.{check.mart}")).fetchall()
-        assert rows == [], f"{check.name}: {check.rule}: {rows[:3]}"
+    for figure in FIGURES:
+        column, value = figure.where
+        rows = built_db.execute(
+            f'select count("{figure.column}") from marts."{figure.mart}" where "{column}" = ?',
+            [value],
+        ).fetchall()[0][0]
+        assert rows > 0, f"{figure.name}: no row of marts.{figure.mart} to measure"

@@ -1,22 +1,28 @@
 """The ``validate`` command: the Great Expectations quality gate.
 
-Two stages, run in this order by ``--stage all`` (the default):
+It checks what dbt's tests do not own (docs/architecture.md, "Who owns which assertion"):
 
 raw
-    Before any model is built: the raw files of the contract (``--raw DIR``, one folder per
-    table with *.parquet or *.csv) are read through DuckDB views in a scratch file. Per
-    table: every required column present, at least one row, key columns non-null above
-    ``--min-key-completeness``. A failure stops the gate here (fail fast).
+    Before any model is built: the raw files, read by the dbt source's own reader (its
+    rendered ``external_location``, from ``dbt compile`` with the same ``raw_path`` and
+    ``raw_format``), against the raw-data contract of the same YAML
+    (``meta: {required, type}``): every required column present (any case), non-null in
+    at least ``--min-required-completeness`` of rows, and every typed column readable as
+    staging reads it (the project's macros) except at most ``--max-unparsable-share``.
+    A table without files is "not provided" (a warning); events and orders both without
+    rows is an error. ``--new-only --db <build db>`` validates only the files not yet in
+    the warehouse's ``ops.processed_raw_files``, and compares the new load's rows with the
+    previous loads. A raw failure stops the gate before the marts (fail fast).
 marts
-    After ``dbt build``: the built DuckDB file (``--db``), opened read-only. Per mart: keys
-    unique and not null, every rate within [0, 1], stages and other coded values in their
-    allowed set, reconciliations between marts and against staging, at least one row, and
-    a row count within ``--volume-band`` of the previous passing run (kept in
-    ``<db>.validation_state.json``; the first run makes no comparison).
+    After ``dbt build``: the built DuckDB file (``--db``), opened read-only. Per mart: its
+    row count, and the key figures (sign-up rate, share of new visitors, average order
+    value) within a band of the median of the previous passing runs (kept in
+    ``<db>.validation_state.json``; the first run records without comparing).
 
 Prints one line per expectation (status, suite, expectation, column, observed), then each
-failure as ``<schema>.<table>.<column>: <rule> (...)``, writes GX's HTML data docs to
-``--docs-dir`` (default gx_docs/) and exits 1 when anything failed (2 on a usage error).
+failure as ``FAIL <schema>.<table>.<column>: <rule> (...)`` and each warning as ``WARN``,
+writes GX's HTML data docs to ``--docs-dir`` (default gx_docs/) and exits 1 when anything
+failed (2 when the gate could not run).
 """
 
 from __future__ import annotations
@@ -26,26 +32,27 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 
 from shopfunnel.argtypes import number, whole_number
-from shopfunnel.validate.project import (
-    ProjectError,
+from shopfunnel.validate.contract import (
+    ContractError,
+    RawContract,
     find_project_dir,
-    mart_specs,
-    project_vars,
-    raw_required_columns,
+    load_contract,
 )
-from shopfunnel.validate.reconcile import Reconciliation, reconciliations
-from shopfunnel.validate.settings import MARTS_SCHEMA, Thresholds
-from shopfunnel.validate.state import read_row_counts, state_path, write_row_counts
+from shopfunnel.validate.daily import ProcessedFiles, read_processed
+from shopfunnel.validate.history import append_run, measure_history, read_runs, state_path
+from shopfunnel.validate.marts import MartTable, mart_tables
+from shopfunnel.validate.raw import prepare_views
+from shopfunnel.validate.settings import CORE_TABLES, MARTS_SCHEMA, Thresholds
 
 if TYPE_CHECKING:
-    from shopfunnel.validate.gate import Gate, Outcome, TableSuite
+    from shopfunnel.validate.gate import Gate, Outcome
 
 STAGES = ("raw", "marts", "all")
 _DEFAULTS = Thresholds()
@@ -61,6 +68,7 @@ class UsageError(Exception):
 _share = number(0, 1)
 _non_negative_float = number(0)
 _non_negative_int = whole_number(0)
+_positive_int = whole_number(1)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -72,7 +80,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--db", type=Path, help="the built DuckDB file (opened read-only)")
     parser.add_argument(
-        "--raw", type=Path, help="raw folder: one sub-folder per table with *.parquet or *.csv"
+        "--raw", type=Path, help="raw folder: the dbt var raw_path of the build it precedes"
+    )
+    parser.add_argument(
+        "--raw-format",
+        choices=("parquet", "csv"),
+        default=None,
+        help="the dbt var raw_format of the build (default: the project's default)",
     )
     parser.add_argument(
         "--stage",
@@ -82,15 +96,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "is given)",
     )
     parser.add_argument(
+        "--new-only",
+        action="store_true",
+        help="daily mode of the raw stage: only the files not in ops.processed_raw_files of "
+        "--db (the build warehouse); the new load's rows are compared with previous loads",
+    )
+    parser.add_argument(
         "--docs-dir",
         type=Path,
         default=Path("gx_docs"),
         help="where GX writes its HTML data docs (default gx_docs/; rewritten each run)",
     )
     parser.add_argument(
-        "--no-docs",
-        action="store_true",
-        help="skip the HTML data docs (a quicker local check)",
+        "--no-docs", action="store_true", help="skip the HTML data docs (a quicker local check)"
     )
     parser.add_argument(
         "--project-dir",
@@ -100,18 +118,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "current folder up)",
     )
     parser.add_argument(
-        "--min-key-completeness",
+        "--min-required-completeness",
         type=_share,
-        default=_DEFAULTS.min_key_completeness,
-        help="smallest non-null share of a raw key column (default "
-        f"{_DEFAULTS.min_key_completeness})",
+        default=_DEFAULTS.min_required_completeness,
+        help="smallest non-null share of a required raw column (default "
+        f"{_DEFAULTS.min_required_completeness})",
+    )
+    parser.add_argument(
+        "--max-unparsable-share",
+        type=_share,
+        default=_DEFAULTS.max_unparsable_share,
+        help="largest share of a typed raw column's non-null values that may not parse "
+        f"(default {_DEFAULTS.max_unparsable_share})",
     )
     parser.add_argument(
         "--volume-band",
         type=_non_negative_float,
         default=_DEFAULTS.volume_band,
-        help="largest relative change of a mart's row count against the previous passing "
-        f"run (default {_DEFAULTS.volume_band}: between half and 1.5 times)",
+        help="largest relative change of a row count against the median of its history "
+        f"(default {_DEFAULTS.volume_band}: between half and 1.5 times)",
     )
     parser.add_argument(
         "--volume-slack-rows",
@@ -121,9 +146,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         f"{_DEFAULTS.volume_slack_rows})",
     )
     parser.add_argument(
+        "--drift-band",
+        type=_non_negative_float,
+        default=_DEFAULTS.drift_band,
+        help="largest relative change of a key figure against the median of its history "
+        f"(default {_DEFAULTS.drift_band})",
+    )
+    parser.add_argument(
+        "--history-runs",
+        type=_positive_int,
+        default=_DEFAULTS.history_runs,
+        help="how many previous passing runs (or daily loads) the median is taken over "
+        f"(default {_DEFAULTS.history_runs})",
+    )
+    parser.add_argument(
+        "--reset-history",
         "--reset-volume-state",
+        dest="reset_history",
         action="store_true",
-        help="ignore the previous run's row counts (accept a new volume as the baseline)",
+        help="ignore the previous runs' measures (accept today's as the new baseline)",
     )
     parser.set_defaults(func=run)
 
@@ -132,197 +173,46 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 @dataclass
-class Skipped:
-    """A check that could not run: its tables are not in the file (not a failure)."""
+class Report:
+    """Everything a run found, in the order it is printed."""
 
-    suite: str
-    column: str
-    reason: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    #: (suite, column, why not checked)
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[Outcome]:
+        return [outcome for outcome in self.outcomes if not outcome.success]
 
 
-def _failure(suite: str, expectation: str, column: str, observed: str, rule: str) -> Outcome:
+def _failure(suite: str, expectation: str, observed: str, rule: str, text: str = "") -> Outcome:
     from shopfunnel.validate.gate import Outcome
 
-    return Outcome(
-        suite=suite,
-        expectation=expectation,
-        column=column,
-        observed=observed,
-        success=False,
-        rule=rule,
-    )
-
-
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _raw_reader(folder: Path) -> str | None:
-    """DuckDB table function reading a raw table folder, as the sources do."""
-    if any(folder.glob("*.parquet")):
-        files = _sql_string(f"{folder.resolve()}/*.parquet")
-        return f"read_parquet({files}, union_by_name = true)"
-    if any(folder.glob("*.csv")):
-        files = _sql_string(f"{folder.resolve()}/*.csv")
-        return f"read_csv({files}, header = true, all_varchar = true, union_by_name = true)"
-    return None
-
-
-def prepare_raw(
-    raw_dir: Path, required: dict[str, list[str]], scratch: Path, thresholds: Thresholds
-) -> tuple[list[Outcome], Path, list[TableSuite]]:
-    """Views over the raw files in a scratch DuckDB file, and the raw suites."""
-    from shopfunnel.validate.gate import raw_suite
-
-    failures: list[Outcome] = []
-    suites: list[TableSuite] = []
-    views_db = scratch / "raw_views.duckdb"
-    con = duckdb.connect(str(views_db))
-    try:
-        con.execute("create schema raw")
-        for table, columns in required.items():
-            folder = raw_dir / table
-            reader = _raw_reader(folder) if folder.is_dir() else None
-            if reader is None:
-                failures.append(
-                    _failure(
-                        f"raw.{table}",
-                        "raw_files_exist",
-                        "",
-                        f"no *.parquet or *.csv in {folder}",
-                        "the raw table's folder holds its files (raw-data contract)",
-                    )
-                )
-                continue
-            try:
-                con.execute(f'create view raw."{table}" as select * from {reader}')
-                present = [row[0] for row in con.execute(f'describe raw."{table}"').fetchall()]
-            except duckdb.Error as exc:
-                failures.append(
-                    _failure(
-                        f"raw.{table}",
-                        "raw_files_readable",
-                        "",
-                        str(exc).splitlines()[0],
-                        "the raw files can be read",
-                    )
-                )
-                continue
-            suites.append(raw_suite(table, columns, present, thresholds))
-    finally:
-        con.close()
-    return failures, views_db, suites
-
-
-@dataclass
-class Warehouse:
-    """What the built file holds: tables per schema, mart columns and row counts."""
-
-    tables: set[str]
-    mart_columns: dict[str, list[str]]
-    mart_rows: dict[str, int]
-
-
-def inspect_warehouse(database: Path) -> Warehouse:
-    try:
-        con = duckdb.connect(str(database), read_only=True)
-    except duckdb.Error as exc:
-        raise UsageError(f"cannot open {database} read-only: {exc}") from exc
-    try:
-        tables = {
-            f"{schema}.{name}"
-            for schema, name in con.execute(
-                "select table_schema, table_name from information_schema.tables"
-            ).fetchall()
-        }
-        mart_columns: dict[str, list[str]] = {}
-        for name, column in con.execute(
-            "select table_name, column_name from information_schema.columns "
-            "where table_schema = ? order by table_name, ordinal_position",
-            [MARTS_SCHEMA],
-        ).fetchall():
-            mart_columns.setdefault(name, []).append(column)
-        mart_rows = {
-            name: int(con.execute(f'select count(*) from {MARTS_SCHEMA}."{name}"').fetchall()[0][0])
-            for name in mart_columns
-        }
-    finally:
-        con.close()
-    return Warehouse(tables=tables, mart_columns=mart_columns, mart_rows=mart_rows)
-
-
-def build_mart_suites(
-    warehouse: Warehouse,
-    project_dir: Path,
-    previous_rows: dict[str, int],
-    thresholds: Thresholds,
-) -> tuple[list[Outcome], list[TableSuite], list[Skipped]]:
-    from shopfunnel.validate.gate import mart_suite
-
-    specs = mart_specs(project_dir)
-    failures = [
-        _failure(
-            f"{MARTS_SCHEMA}.{name}",
-            "mart_exists",
-            "",
-            "not in the DuckDB file",
-            f"every mart described in {spec.yaml_path} is built",
-        )
-        for name, spec in sorted(specs.items())
-        if name not in warehouse.mart_columns
-    ]
-    by_mart: dict[str, list[Reconciliation]] = {}
-    skipped: list[Skipped] = []
-    for check in reconciliations(project_vars(project_dir)):
-        missing = [table for table in check.tables if table not in warehouse.tables]
-        if missing:
-            skipped.append(
-                Skipped(
-                    f"{MARTS_SCHEMA}.{check.mart}",
-                    check.name,
-                    "not in the file: " + ", ".join(missing),
-                )
-            )
-        else:
-            by_mart.setdefault(check.mart, []).append(check)
-    suites = [
-        mart_suite(
-            table=name,
-            columns=columns,
-            spec=specs.get(name),
-            previous_rows=previous_rows.get(f"{MARTS_SCHEMA}.{name}"),
-            reconciliations=by_mart.get(name, []),
-            thresholds=thresholds,
-        )
-        for name, columns in sorted(warehouse.mart_columns.items())
-    ]
-    return failures, suites, skipped
+    return Outcome(suite, expectation, "", observed, False, rule, text=text)
 
 
 def _cell(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def print_table(outcomes: Sequence[Outcome], skipped: Sequence[Skipped]) -> None:
+def print_table(outcomes: Sequence[Outcome], skipped: Sequence[tuple[str, str, str]]) -> None:
     header = ("result", "suite", "expectation (expect_...)", "column", "observed")
     widths = (6, 32, 40, 34, 56)
-    print("  ".join(title.ljust(width) for title, width in zip(header, widths, strict=True)))
-    print("  ".join("-" * width for width in widths))
-    for outcome in outcomes:
-        cells = (
+    rows = [
+        (
             "pass" if outcome.success else "FAIL",
             outcome.suite,
             outcome.expectation.removeprefix("expect_"),
             outcome.column,
             outcome.observed,
         )
-        print(
-            "  ".join(
-                _cell(cell, width).ljust(width) for cell, width in zip(cells, widths, strict=True)
-            ).rstrip()
-        )
-    for skip in skipped:
-        cells = ("skip", skip.suite, "unexpected_rows_expectation", skip.column, skip.reason)
+        for outcome in outcomes
+    ]
+    rows += [("skip", suite, "", column, reason) for suite, column, reason in skipped]
+    print("  ".join(title.ljust(width) for title, width in zip(header, widths, strict=True)))
+    print("  ".join("-" * width for width in widths))
+    for cells in rows:
         print(
             "  ".join(
                 _cell(cell, width).ljust(width) for cell, width in zip(cells, widths, strict=True)
@@ -336,24 +226,33 @@ def print_table(outcomes: Sequence[Outcome], skipped: Sequence[Skipped]) -> None
 def run(args: argparse.Namespace) -> int:
     try:
         return _run(args)
-    except (UsageError, ProjectError) as exc:
+    except (UsageError, ContractError, OSError, ValueError) as exc:
         print(f"validate: error: {exc}", file=sys.stderr)
         return 2
 
 
-def _run(args: argparse.Namespace) -> int:
-    started = time.monotonic()
-    thresholds = Thresholds(
-        min_key_completeness=args.min_key_completeness,
+def _thresholds(args: argparse.Namespace) -> Thresholds:
+    return Thresholds(
+        min_required_completeness=args.min_required_completeness,
+        max_unparsable_share=args.max_unparsable_share,
         volume_band=args.volume_band,
         volume_slack_rows=args.volume_slack_rows,
+        drift_band=args.drift_band,
+        history_runs=args.history_runs,
     )
+
+
+def _run(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    thresholds = _thresholds(args)
     run_raw = args.stage in ("raw", "all") and args.raw is not None
     run_marts = args.stage in ("marts", "all")
     if args.stage == "raw" and args.raw is None:
         raise UsageError("--stage raw needs --raw DIR")
     if run_marts and args.db is None:
         raise UsageError(f"--stage {args.stage} needs --db PATH")
+    if args.new_only and (args.db is None or not run_raw):
+        raise UsageError("--new-only needs --raw DIR and --db <build warehouse>")
     if run_raw and not args.raw.is_dir():
         raise UsageError(f"raw folder {args.raw} does not exist")
     if run_marts and not args.db.is_file():
@@ -361,84 +260,156 @@ def _run(args: argparse.Namespace) -> int:
     project_dir = find_project_dir(args.project_dir)
 
     # inputs first (fast, clear errors), GX second (its import alone takes seconds)
-    warehouse = inspect_warehouse(args.db) if run_marts else None
-    from shopfunnel.validate.gate import Gate
-
-    gate = Gate(args.docs_dir)
-    outcomes: list[Outcome] = []
-    skipped: list[Skipped] = []
-    raw_failed = False
     try:
-        with tempfile.TemporaryDirectory(prefix="shopfunnel_validate_") as scratch:
+        marts = mart_tables(args.db) if run_marts else []
+    except duckdb.Error as exc:
+        raise UsageError(f"cannot open {args.db} read-only: {exc}") from exc
+    processed = read_processed(args.db, project_dir) if args.new_only else None
+    report = Report()
+    with tempfile.TemporaryDirectory(prefix="shopfunnel_validate_") as scratch:
+        contract = None
+        if run_raw:
+            dbt_vars = {"raw_path": str(args.raw.resolve())}
+            if args.raw_format:
+                dbt_vars["raw_format"] = args.raw_format
+            print(f"validate: raw files in {args.raw}, read as dbt reads them ...", flush=True)
+            contract = load_contract(project_dir, dbt_vars, Path(scratch))
+        from shopfunnel.validate.gate import Gate
+
+        gate = Gate(args.docs_dir)
+        try:
             if args.stage == "all" and args.raw is None:
                 print("validate: no --raw: raw files not checked", flush=True)
-            if run_raw:
-                print(f"validate: raw files in {args.raw} ...", flush=True)
-                raw_outcomes = _run_raw(gate, args.raw, project_dir, Path(scratch), thresholds)
-                outcomes += raw_outcomes
-                raw_failed = not all(outcome.success for outcome in raw_outcomes)
-            if run_marts and raw_failed:
+            if contract is not None:
+                _run_raw(gate, contract, project_dir, Path(scratch), thresholds, processed, report)
+            if run_marts and report.failures:
                 print("validate: the raw gate failed; marts not validated (fail fast)", flush=True)
-            elif run_marts and warehouse is not None:
+            elif run_marts:
                 print(f"validate: marts in {args.db} (read-only) ...", flush=True)
-                mart_outcomes, mart_skipped = _run_marts(
-                    gate, args.db, warehouse, project_dir, thresholds, args.reset_volume_state
-                )
-                outcomes += mart_outcomes
-                skipped += mart_skipped
+                _run_marts(gate, args.db, marts, thresholds, args.reset_history, report)
             gate.close()
-        index_page = None if args.no_docs else gate.build_docs()
-    finally:
-        gate.close()
+            index_page = None if args.no_docs else gate.build_docs()
+        finally:
+            gate.close()
 
     print()
-    print_table(outcomes, skipped)
-    failures = [outcome for outcome in outcomes if not outcome.success]
+    print_table(report.outcomes, report.skipped)
+    failures = report.failures
     print()
     print(
-        f"validate: {len(outcomes) - len(failures)} passed, {len(failures)} failed, "
-        f"{len(skipped)} skipped in {time.monotonic() - started:.0f}s"
+        f"validate: {len(report.outcomes) - len(failures)} passed, {len(failures)} failed, "
+        f"{len(report.warnings)} warning(s), {len(report.skipped)} skipped "
+        f"in {time.monotonic() - started:.0f}s"
     )
     if index_page is not None:
         print(f"validate: data docs written to {index_page}")
-    if failures:
-        for failure in failures:
-            print(f"FAIL {failure.message}", file=sys.stderr)
-        return 1
-    return 0
+    for warning in report.warnings:
+        print(f"WARN {warning}", file=sys.stderr)
+    for failure in failures:
+        print(f"FAIL {failure.message}", file=sys.stderr)
+    return 1 if failures else 0
 
 
 def _run_raw(
-    gate: Gate, raw_dir: Path, project_dir: Path, scratch: Path, thresholds: Thresholds
-) -> list[Outcome]:
-    required = raw_required_columns(project_dir)
-    failures, views_db, suites = prepare_raw(raw_dir, required, scratch, thresholds)
-    return failures + gate.run("raw", views_db, suites)
+    gate: Gate,
+    contract: RawContract,
+    project_dir: Path,
+    scratch: Path,
+    thresholds: Thresholds,
+    processed: ProcessedFiles | None,
+    report: Report,
+) -> None:
+    from shopfunnel.validate.gate import raw_suite
+
+    if processed is not None and processed.note:
+        print(f"validate: {processed.note}", flush=True)
+    views = prepare_views(contract, scratch, processed, project_dir, thresholds.history_runs)
+    new_only = processed is not None
+    for table, reason in views.not_provided.items():
+        report.warnings.append(
+            f"raw table {table} not provided ({reason}); the marts built from it stay empty"
+        )
+    for table, error in views.unreadable.items():
+        report.outcomes.append(
+            _failure(
+                f"raw.{table}",
+                "raw_files_readable",
+                error,
+                "the dbt source's reader can read every file",
+            )
+        )
+    for view in views.views:
+        if view.rows == 0 and new_only:
+            last = f" (the previous load had {view.previous_loads[-1]} rows)"
+            report.warnings.append(
+                f"raw table {view.name}: no new file since the last run"
+                + (last if view.previous_loads else "")
+            )
+        elif view.rows == 0:
+            report.warnings.append(f"raw table {view.name} has no rows")
+        elif new_only and len(view.previous_loads) < thresholds.min_load_history:
+            report.skipped.append(
+                (
+                    f"raw.{view.name}",
+                    "rows of the new load",
+                    f"{len(view.previous_loads)} previous load(s), fewer than "
+                    f"{thresholds.min_load_history}: volume not compared",
+                )
+            )
+    rows = {view.name: view.rows for view in views.views}
+    core = [table for table in CORE_TABLES if table in {t.name for t in contract.tables}]
+    if core and not new_only and not any(rows.get(table, 0) for table in core):
+        names = " and ".join(core)
+        report.outcomes.append(
+            _failure(
+                "raw",
+                "raw_has_events_or_orders",
+                "0 rows",
+                f"{names} not both empty",
+                text=f"raw tables {names} have no rows (not provided or empty): nothing to "
+                "build; a shop brings web events, orders or both (see the raw-data contract "
+                "in README)",
+            )
+        )
+    suites = [
+        raw_suite(view, contract, thresholds, new_only)
+        for view in views.views
+        if view.rows or not new_only
+    ]
+    if new_only and not suites:
+        print("validate: no new raw file: nothing to validate", flush=True)
+    report.outcomes += gate.run("raw", views.database, suites)
 
 
 def _run_marts(
     gate: Gate,
     database: Path,
-    warehouse: Warehouse,
-    project_dir: Path,
+    marts: list[MartTable],
     thresholds: Thresholds,
-    reset_volume_state: bool,
-) -> tuple[list[Outcome], list[Skipped]]:
-    state_file = state_path(database)
-    try:
-        previous = {} if reset_volume_state else read_row_counts(state_file)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
-    if not previous:
-        print(f"validate: no previous row counts ({state_file}): volume change not compared")
-    failures, suites, skipped = build_mart_suites(warehouse, project_dir, previous, thresholds)
-    outcomes = failures + gate.run("marts", database, suites)
-    if all(outcome.success for outcome in outcomes):
-        write_row_counts(
-            state_file,
-            database,
-            {f"{MARTS_SCHEMA}.{name}": rows for name, rows in warehouse.mart_rows.items()},
+    reset_history: bool,
+    report: Report,
+) -> None:
+    from shopfunnel.validate.gate import mart_suite
+
+    if not marts:
+        report.outcomes.append(
+            _failure(MARTS_SCHEMA, "marts_exist", "none", f"{database} holds the built marts")
         )
+        return
+    state_file = state_path(database)
+    runs = [] if reset_history else read_runs(state_file)
+    if not runs:
+        print(f"validate: no previous passing run ({state_file}): measures recorded only")
+    history = measure_history(runs)
+    suites = []
+    for mart in marts:
+        suite, skipped = mart_suite(mart, history, thresholds)
+        suites.append(suite)
+        report.skipped += skipped
+    outcomes = gate.run("marts", database, suites)
+    report.outcomes += outcomes
+    if all(outcome.success for outcome in outcomes):
+        measures = {o.measure: o.value for o in outcomes if o.measure and o.value is not None}
+        append_run(state_file, database, runs, measures)
     else:
-        print(f"validate: marts failed; {state_file} keeps the previous baseline")
-    return outcomes, skipped
+        print(f"validate: marts failed; {state_file} keeps the previous passing runs")

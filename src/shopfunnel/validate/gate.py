@@ -6,7 +6,8 @@ inside DuckDB, on the file opened read-only. No table is pulled into pandas.
 
 One GX suite per table, named ``<schema>.<table>``; one checkpoint per stage (``raw``,
 ``marts``). Every expectation carries ``meta.rule`` (the rule in words) and ``meta.column``
-so a failure names the table, the column or metric, and the rule.
+so a failure names the table, the column or figure, and the rule; an expectation that
+measures something the gate keeps as history carries ``meta.measure``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Iterable, Sequence
+import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,20 +34,17 @@ from great_expectations.data_context.types.base import (  # noqa: E402
     InMemoryStoreBackendDefaults,
     ProgressBarsConfig,
 )
+from great_expectations.expectations.row_conditions import Column  # noqa: E402
 
 from shopfunnel.validate import gx_duckdb_compat  # noqa: E402
-from shopfunnel.validate.project import MartSpec, is_rate_column  # noqa: E402
-from shopfunnel.validate.reconcile import Reconciliation  # noqa: E402
-from shopfunnel.validate.settings import (  # noqa: E402
-    FUNNEL_STAGES,
-    MARTS_SCHEMA,
-    RAW_KEY_COLUMNS,
-    STAGE_COLUMNS,
-    Thresholds,
-)
+from shopfunnel.validate.contract import RawContract, quote_identifier  # noqa: E402
+from shopfunnel.validate.marts import MartTable  # noqa: E402
+from shopfunnel.validate.raw import VIEW_FILE_COLUMN, RawTableView  # noqa: E402
+from shopfunnel.validate.settings import FIGURES, MARTS_SCHEMA, Thresholds  # noqa: E402
 
 DOCS_SITE = "shopfunnel"
 RESULT_FORMAT = "SUMMARY"  # counts and up to 20 example values; never whole tables
+CONTRACT_DOC = "see the raw-data contract in README"
 
 for _logger_name in ("great_expectations", "great_expectations.core"):
     logging.getLogger(_logger_name).setLevel(logging.ERROR)
@@ -63,8 +62,17 @@ class TableSuite:
     def name(self) -> str:
         return f"{self.schema}.{self.table}"
 
-    def add(self, expectation: gxe.Expectation, rule: str, column: str | None = None) -> None:
-        expectation.meta = {"rule": rule, "column": column or ""}
+    def add(
+        self,
+        expectation: gxe.Expectation,
+        rule: str,
+        column: str | None = None,
+        measure: str | None = None,
+        kind: str = "",
+    ) -> None:
+        expectation.meta = {"rule": rule, "column": column or "", "measure": measure or ""}
+        if kind:
+            expectation.meta["kind"] = kind
         expectation.notes = f"Rule: {rule}"  # shown next to the expectation in data docs
         self.expectations.append(expectation)
 
@@ -79,9 +87,16 @@ class Outcome:
     observed: str
     success: bool
     rule: str
+    #: what the expectation measured (a row count, a mean), for the history
+    measure: str = ""
+    value: float | None = None
+    #: the whole failure line, when the rule has its own wording
+    text: str = ""
 
     @property
     def message(self) -> str:
+        if self.text:
+            return self.text
         where = f"{self.suite}.{self.column}" if self.column else self.suite
         return f"{where}: {self.rule} ({self.expectation}); observed {self.observed}"
 
@@ -90,124 +105,157 @@ class Outcome:
 
 
 def raw_suite(
-    table: str, required: Sequence[str], present: Sequence[str], thresholds: Thresholds
+    view: RawTableView, contract: RawContract, thresholds: Thresholds, new_only: bool
 ) -> TableSuite:
-    """Schema, volume and key completeness of one raw table (view ``raw.<table>``)."""
-    suite = TableSuite("raw", table)
+    """The raw-data contract of one table (view ``raw.<table>``, contract column names)."""
+    suite = TableSuite("raw", view.name)
+    required = [column.name for column in view.table.columns if column.required]
     suite.add(
-        gxe.ExpectTableColumnsToMatchSet(column_set=list(required), exact_match=False),
-        rule="has every column the raw-data contract requires "
-        "(models/staging/shop/_shop__sources.yml)",
+        gxe.ExpectTableColumnsToMatchSet(column_set=required, exact_match=False),
+        rule=f"has every required column of the raw-data contract ({view.table.yaml_path})",
+        kind="contract_columns",
     )
-    suite.add(gxe.ExpectTableRowCountToBeBetween(min_value=1), rule="has at least one row")
-    for column in RAW_KEY_COLUMNS.get(table, ()):
-        if column not in present:
-            continue  # reported by the schema expectation
+    if view.rows == 0:
+        return suite
+    history = view.previous_loads
+    if new_only and len(history) >= thresholds.min_load_history:
+        low, high = thresholds.volume_bounds([float(rows) for rows in history])
         suite.add(
-            gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(
-                column=column, min_value=thresholds.min_key_completeness
+            gxe.ExpectTableRowCountToBeBetween(min_value=low, max_value=high),
+            rule=f"rows of the new load within the band of the previous {len(history)} "
+            f"loads ({', '.join(str(rows) for rows in history)}: median +/-"
+            f"{thresholds.volume_band:.0%} or {thresholds.volume_slack_rows} rows: "
+            f"{low}..{high}; --volume-band)",
+        )
+    for column in view.table.columns:
+        if column.name not in view.found:
+            continue
+        sent_as = view.found[column.name]
+        label = column.name if sent_as == column.name else f"{column.name} (sent as {sent_as})"
+        if column.required:
+            suite.add(
+                gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(
+                    column=column.name, min_value=thresholds.min_required_completeness
+                ),
+                rule=f"required column: non-null in at least "
+                f"{thresholds.min_required_completeness:.0%} of rows "
+                "(--min-required-completeness)",
+                column=label,
+            )
+        readable = contract.readable_sql(column.type, quote_identifier(column.name))
+        if readable is None:
+            continue
+        share = thresholds.max_unparsable_share
+        suite.add(
+            gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query=_unreadable_query(column.name, readable, share),
+                description=f"{column.name}: values readable as {column.type}",
             ),
-            rule=f"non-null share >= {thresholds.min_key_completeness} (--min-key-completeness)",
-            column=column,
+            rule=f"type {column.type}: at most {share:.0%} of non-null values unreadable "
+            f"as staging reads them (macro {contract.rule_of(column.type)}; "
+            "--max-unparsable-share)",
+            column=label,
+            kind="type",
         )
     return suite
+
+
+def _unreadable_query(column: str, readable_sql: str, share: float) -> str:
+    """The unreadable values of a column, when their share of non-null values is too high."""
+    value = quote_identifier(column)
+    readable = readable_sql.replace("{", "{{").replace("}", "}}")  # GX formats {batch}
+    return f"""
+with checked as (
+    select
+        cast({value} as varchar) as unreadable_value,
+        {VIEW_FILE_COLUMN} as source_file,
+        {readable} as is_readable
+    from {{batch}}
+    where {value} is not null
+),
+totals as (
+    select
+        count(*) as non_null_values,
+        count(*) filter (where not is_readable) as unreadable_values
+    from checked
+)
+select checked.unreadable_value, checked.source_file
+from checked
+cross join totals
+where not checked.is_readable
+    and totals.unreadable_values > {share!r} * totals.non_null_values
+"""
 
 
 def mart_suite(
-    table: str,
-    columns: Sequence[str],
-    spec: MartSpec | None,
-    previous_rows: int | None,
-    reconciliations: Iterable[Reconciliation],
-    thresholds: Thresholds,
-) -> TableSuite:
-    """Keys, bounds, allowed values, volume and reconciliations of one mart."""
+    mart: MartTable, history: dict[str, list[float]], thresholds: Thresholds
+) -> tuple[TableSuite, list[tuple[str, str, str]]]:
+    """Volume and key figures of one mart against history; and the figures not measurable."""
+    table = mart.name
     suite = TableSuite(MARTS_SCHEMA, table)
-    present = set(columns)
-    suite.add(gxe.ExpectTableRowCountToBeBetween(min_value=1), rule="has at least one row")
-    if previous_rows is not None:
-        low, high = thresholds.volume_bounds(previous_rows)
+    measure = f"{suite.name}:rows"
+    past = history.get(measure, [])[-thresholds.history_runs :]
+    if past:
+        low, high = thresholds.volume_bounds(past)
         suite.add(
             gxe.ExpectTableRowCountToBeBetween(min_value=low, max_value=high),
-            rule=f"row count within the band of the previous run ({previous_rows} rows, "
-            f"+/-{thresholds.volume_band:.0%} or {thresholds.volume_slack_rows} rows: "
-            f"{low}..{high}; --volume-band, --reset-volume-state)",
+            rule=f"row count within the band of the last {len(past)} passing run(s) "
+            f"(median {_number(_median(past))} +/-{thresholds.volume_band:.0%} or "
+            f"{thresholds.volume_slack_rows} rows: {low}..{high}; --volume-band, "
+            "--reset-history)",
+            measure=measure,
         )
-    if spec is not None:
-        declared = [column for column in _declared_columns(spec) if column]
-        if declared:
-            suite.add(
-                gxe.ExpectTableColumnsToMatchSet(column_set=declared, exact_match=False),
-                rule=f"has every column its YAML tests name ({spec.yaml_path})",
-            )
-        for key in spec.key_columns:
-            if not set(key) <= present:
-                continue
-            if len(key) == 1:
-                suite.add(
-                    gxe.ExpectColumnValuesToBeUnique(column=key[0]),
-                    rule="key: unique",
-                    column=key[0],
-                )
-            else:
-                suite.add(
-                    gxe.ExpectCompoundColumnsToBeUnique(column_list=list(key)),
-                    rule=f"key: ({', '.join(key)}) unique",
-                    column="+".join(key),
-                )
-        key_columns = {column for key in spec.key_columns for column in key}
-        for column in dict.fromkeys([*spec.not_null_columns, *sorted(key_columns)]):
-            if column in present:
-                suite.add(
-                    gxe.ExpectColumnValuesToNotBeNull(column=column),
-                    rule="not null" + (" (key)" if column in key_columns else ""),
-                    column=column,
-                )
-    bounds: dict[str, tuple[float | None, float | None]] = {
-        column: (0, 1) for column in columns if is_rate_column(column)
-    }
-    if spec is not None:
-        bounds.update(spec.bounds)
-    for column, (low, high) in sorted(bounds.items()):
-        if column in present:
-            suite.add(
-                gxe.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high),
-                rule=f"{'rate' if is_rate_column(column) else 'value'} within "
-                f"[{_number(low, '-inf')}, {_number(high, 'inf')}]",
-                column=column,
-            )
-    allowed: dict[str, list[Any]] = {
-        column: list(FUNNEL_STAGES) for column in STAGE_COLUMNS if column in present
-    }
-    if spec is not None:
-        allowed.update(spec.accepted_values)
-    for column, values in sorted(allowed.items()):
-        if column in present:
-            suite.add(
-                gxe.ExpectColumnValuesToBeInSet(column=column, value_set=values),
-                rule=f"value in {{{', '.join(str(value) for value in values)}}}",
-                column=column,
-            )
-    for check in reconciliations:
+    else:
         suite.add(
-            gxe.UnexpectedRowsExpectation(
-                unexpected_rows_query=check.query.strip(),
-                description=f"Reconciliation {check.name}: {check.rule}",
-            ),
-            rule=f"reconciliation: {check.rule}",
-            column=check.name,
+            gxe.ExpectTableRowCountToBeBetween(min_value=0),
+            rule="row count (recorded: no passing run before to compare with)",
+            measure=measure,
         )
-    return suite
+    skipped: list[tuple[str, str, str]] = []
+    for figure in FIGURES:
+        if figure.mart != table:
+            continue
+        if not {figure.column, figure.where[0]} <= set(mart.columns):
+            skipped.append((suite.name, figure.name, f"the mart has no column {figure.column}"))
+            continue
+        if not mart.figure_rows.get(figure.name):
+            column, value = figure.where
+            skipped.append((suite.name, figure.name, f"no row with {column} = {value}"))
+            continue
+        measure = f"{suite.name}:{figure.name}"
+        past = history.get(measure, [])[-thresholds.history_runs :]
+        low_value: float | None = None
+        high_value: float | None = None
+        if past:
+            low_value, high_value = thresholds.drift_bounds(past, figure.is_share)
+            of_what = " (of min(p, 1 - p))" if figure.is_share else ""
+            rule = (
+                f"{figure.description}: within +/-{thresholds.drift_band:.0%}{of_what} of the "
+                f"median of the last {len(past)} passing run(s) ({_number(_median(past))}: "
+                f"{_number(low_value)}..{_number(high_value)}; --drift-band, --reset-history)"
+            )
+        else:
+            rule = f"{figure.description} (recorded: no passing run before to compare with)"
+        suite.add(
+            gxe.ExpectColumnMeanToBeBetween(
+                column=figure.column,
+                min_value=low_value,
+                max_value=high_value,
+                row_condition=Column(figure.where[0]) == figure.where[1],
+            ),
+            rule=rule,
+            column=figure.name,
+            measure=measure,
+        )
+    return suite, skipped
 
 
-def _declared_columns(spec: MartSpec) -> list[str]:
-    columns = [column for key in spec.key_columns for column in key]
-    columns += spec.not_null_columns + list(spec.bounds) + list(spec.accepted_values)
-    return list(dict.fromkeys(columns))
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
 
 
-def _number(value: float | None, unbounded: str) -> str:
-    return unbounded if value is None else f"{value:g}"
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 
 # ----------------------------------------------------------------------------- run
@@ -309,13 +357,13 @@ class Gate:
                     example = self._first_row(
                         sources[(stage, schema)].get_engine(), query, suite_name
                     )
-                    outcome.observed += f", e.g. {_short(example, 200)}"
+                    outcome.observed += f", e.g. {_example(example)}"
                 outcomes.append(outcome)
         return outcomes
 
     @staticmethod
     def _first_row(engine: Any, query: str, table: str) -> dict[str, Any]:
-        """The first row a failed reconciliation returns (GX's SUMMARY format omits it)."""
+        """The first row a failed query expectation returns (GX's SUMMARY format omits it)."""
         import sqlalchemy as sa
 
         with engine.connect() as connection:
@@ -357,21 +405,31 @@ def outcome_of(suite: str, result: ExpectationValidationResult) -> Outcome:
     kwargs = dict(config.kwargs or {}) if config is not None else {}
     expectation = config.type if config is not None else "?"
     column = str(meta.get("column") or kwargs.get("column") or "")
+    details = dict(result.result or {})
     error = _error_message(result.exception_info)
     if error:
         observed = f"error: {error}"
         success = False
     else:
-        observed = _observed(expectation, dict(result.result or {}), kwargs)
+        observed = _observed(expectation, details, kwargs, str(meta.get("kind") or ""))
         success = bool(result.success)
-    return Outcome(
+    value = details.get("observed_value")
+    outcome = Outcome(
         suite=suite,
         expectation=expectation,
         column=column,
         observed=observed,
         success=success,
         rule=str(meta.get("rule") or expectation),
+        measure=str(meta.get("measure") or ""),
+        value=float(value) if isinstance(value, int | float) and not error else None,
     )
+    missing = details.get("details", {}).get("mismatched", {}).get("missing") or []
+    if meta.get("kind") == "contract_columns" and missing and not success:
+        table = suite.split(".", 1)[1]
+        noun = "column" if len(missing) == 1 else "columns"
+        outcome.text = f"raw table {table} has no {noun} {', '.join(missing)} ({CONTRACT_DOC})"
+    return outcome
 
 
 def _error_message(exception_info: Any) -> str:
@@ -391,9 +449,19 @@ def _short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _observed(expectation: str, result: dict[str, Any], kwargs: dict[str, Any]) -> str:
+def _example(row: dict[str, Any]) -> str:
+    """A failing row: an unreadable value with its file, or the row as a dict."""
+    if "unreadable_value" in row:
+        return f"{_short(repr(row['unreadable_value']), 80)} in {row.get('source_file')}"
+    return _short(row, 200)
+
+
+def _observed(expectation: str, result: dict[str, Any], kwargs: dict[str, Any], kind: str) -> str:
     if expectation == "unexpected_rows_expectation":
-        return f"{result.get('observed_value', '?')} row(s) break it"
+        rows = result.get("observed_value", "?")
+        if kind == "type":
+            return f"{rows} unreadable value(s)" if rows else "unreadable share within the limit"
+        return f"{rows} row(s) break it"
     if expectation == "expect_table_row_count_to_be_between":
         rows = f"{result.get('observed_value')} rows"
         if kwargs.get("max_value") is not None:
@@ -415,5 +483,9 @@ def _observed(expectation: str, result: dict[str, Any], kwargs: dict[str, Any]) 
         return f"{count} of {total} rows unexpected, e.g. {examples}"
     observed = result.get("observed_value")
     if isinstance(observed, float):
-        return f"{observed:.6g}"
-    return _short(observed)
+        text = f"{observed:.6g}"
+    else:
+        text = _short(observed)
+    if kwargs.get("min_value") is not None and kwargs.get("max_value") is not None:
+        return f"{text} (allowed {_number(kwargs['min_value'])}..{_number(kwargs['max_value'])})"
+    return text
