@@ -55,18 +55,15 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- The select list of the raw text kept for the quarantine, `<staged name>_raw`: for text, the
-    value as sent where cleaning changed it; for other types, the value as sent where it could
-    not be read; null otherwise (and for every row not matching `condition`, when given).
-    The raw values are read under `prefix`, the typed values under their staged names. -#}
+{#- The select list of the raw text kept for the quarantine, `<staged name>_raw`: the value as
+    sent, as text, where it differs from the value as read (cleaned, re-cased, converted to
+    UTC, re-formatted, or unreadable); null otherwise, and for every row not matching
+    `condition` when given (events keep it only for the rows that break a rule). The raw values
+    are read under `prefix`, the typed values under their staged names. -#}
 {% macro contract_raw_columns(table, prefix='sent_', condition=none) -%}
     {%- for column in contract_columns(table) %}
         {%- set raw = prefix ~ column.name -%}
-        {%- if column.meta.get('type', 'text') in ('id', 'text') -%}
-            {%- set kept = text_if_cleaned(raw, typed_value(column, prefix)) -%}
-        {%- else -%}
-            {%- set kept = text_if_unreadable(raw, staged_name(column)) -%}
-        {%- endif %}
+        {%- set kept = text_if_cleaned(raw, 'cast(' ~ staged_name(column) ~ ' as varchar)') -%}
         {% if condition %}case when {{ condition }} then {{ kept }} end{% else %}{{ kept }}{% endif %}
             as {{ staged_name(column) }}_raw{{ ',' if not loop.last }}
     {%- endfor %}

@@ -142,7 +142,13 @@ PRIMARY_KEY_EXEMPT = "primary_key_exempt"
 # meta: {structure_exempt: {<rule>: <reason>}} on a model or source table; these rules honour it.
 STRUCTURE_EXEMPT = "structure_exempt"
 EXEMPTABLE_RULES = frozenset(
-    {"fan_out", "rejoining_of_upstream_concepts", "root_models", "unused_sources"}
+    {
+        "fan_out",
+        "rejoining_of_upstream_concepts",
+        "root_models",
+        "unused_sources",
+        "source_freshness",
+    }
 )
 
 # dbt_project.yml: vars: {structure_severity: {<rule>: error|warn|off}}
@@ -387,13 +393,19 @@ def _staging_parts(name: str) -> tuple[str, str, str] | None:
 
 
 def _allowed_staging_edge(parent: str, child: str) -> bool:
-    """base_s__t -> stg_s__t, base_s__t -> stg_s__t_quarantine, stg_s__t -> stg_s__t_quarantine."""
+    """One raw table's chain: base_s__t_batch -> base_s__t (the run's raw rows into the
+    incremental base table), base_s__t -> stg_s__t and stg_s__t_quarantine (the views over
+    it), stg_s__t -> stg_s__t_quarantine."""
     parent_parts, child_parts = _staging_parts(parent), _staging_parts(child)
     if not parent_parts or not child_parts:
         return False
     parent_prefix, parent_source, parent_table = parent_parts
     child_prefix, child_source, child_entity = child_parts
-    if parent_source != child_source or child_prefix != "stg":
+    if parent_source != child_source:
+        return False
+    if parent_prefix == "base" and child_prefix == "base":
+        return parent_table == f"{child_entity}_batch"
+    if child_prefix != "stg":
         return False
     if parent_prefix == "base":
         return child_entity in (parent_table, f"{parent_table}_quarantine")
@@ -428,7 +440,8 @@ def check_staging_dependency(manifest: Manifest) -> list[Violation]:
                         rule,
                         unique_id,
                         f"a staging model reads staging model {parent}: only "
-                        "base_<s>__<t> -> stg_<s>__<t> -> stg_<s>__<t>_quarantine is allowed",
+                        "base_<s>__<t>_batch -> base_<s>__<t> -> stg_<s>__<t> (and "
+                        "stg_<s>__<t>_quarantine) is allowed",
                     )
                 )
     return found
@@ -517,6 +530,8 @@ def check_source_freshness(manifest: Manifest) -> list[Violation]:
     rule = "source_freshness"
     found = []
     for unique_id, source in _sources(manifest):
+        if _exempt(source, rule):
+            continue
         config = source.get("config", {}) or {}
         freshness = source.get("freshness") or config.get("freshness") or {}
         loaded_at = (

@@ -162,6 +162,8 @@ def fixture_db(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Ite
             "staging",
             "tests/staging",
             "tests/macros/assert_staging_macros_known_values.sql",
+            "--exclude",
+            "tag:rerun",
             "--indirect-selection",
             "cautious",
             "--vars",
@@ -286,25 +288,26 @@ def test_fixture_parsed_values(fixture_db: Any) -> None:
         ).fetchall()
     )
     assert line_totals == {
-        "O0001-1": "30000.00",
-        "O0001-2": "25000.00",
-        "O0002-1": "30000.00",
-        "O0005-5": "5000.50",
+        "O0001|1": "30000.00",
+        "O0001|2": "25000.00",
+        "O0002|1": "30000.00",
+        "O0005|5": "5000.50",
     }
 
 
 @pytest.mark.slow
 def test_fixture_quarantine_keeps_raw_text(fixture_db: Any) -> None:
     rows = fixture_db.execute(
-        "select event_id, anonymous_id, loaded_at, quarantine_row_id, quarantined_at "
+        "select event_id, anonymous_id, loaded_at, quarantine_row_id, source_file "
         "from staging.stg_shop__events_quarantine where quarantine_rule = 'malformed_anonymous_id' "
         "order by anonymous_id"
     ).fetchall()
     assert [row[1] for row in rows] == ["a b c", "null", "undefined"]
     # values as sent: the offset is kept as text
     assert rows[1][0] == "ev03" and rows[1][2] == "2026-01-05T01:02:00Z"
-    assert all(row[3].endswith(":1") and len(row[3]) == 34 for row in rows)
-    assert all(row[4] is not None for row in rows)
+    # the id is the row's file, content hash and number among identical rows
+    assert all(row[3].startswith(row[4] + "|") and row[3].endswith("|1") for row in rows)
+    assert all(row[4].endswith("events/data.csv") for row in rows)
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The gate's parts without GX or dbt: fast.
 
-The contract is read from a manifest (and refuses a column without meta), columns match in
+The contract is read from the rendered var raw_contract and the readers from a manifest (a
+column without required/type is refused), columns match in
 any case, the bands are computed as documented, the history round-trips, processed paths
 are normalised; and, on the built test warehouse when there is one, every key figure can be
 measured (so a renamed mart column cannot silently switch a figure off).
@@ -36,14 +37,23 @@ from shopfunnel.validate.settings import FIGURES, TYPE_PARSERS, Thresholds
 
 READER = "read_parquet('/data/shop''s data/events/**/*.parquet', union_by_name = true)"
 
-COMPILED = "select\n" + "\n".join(
+CHECKS = "select\n" + "\n".join(
     f"    -- shopfunnel-check: {name}\n    ({name}_rule({VALUE_PLACEHOLDER})) as check_{name},"
     for name in [*TYPE_PARSERS, "id"]
 )
 
 
-def _manifest(meta: dict[str, Any] | None = None) -> dict[str, Any]:
+def _compiled(meta: dict[str, Any] | None = None) -> str:
+    """What dbt renders: the contract (var raw_contract as JSON), then the type rules."""
     column_meta = {"required": True, "type": "timestamp"} if meta is None else meta
+    contract = {"events": {"event_at": column_meta}}
+    return f"-- shopfunnel-contract: {json.dumps(contract)}\n" + CHECKS
+
+
+COMPILED = _compiled()
+
+
+def _manifest() -> dict[str, Any]:
     return {
         "metadata": {"project_name": "shop"},
         "sources": {
@@ -54,7 +64,6 @@ def _manifest(meta: dict[str, Any] | None = None) -> dict[str, Any]:
                 "relation_name": READER,
                 "original_file_path": "models/staging/shop/_shop__sources.yml",
                 "config": {"external_location": "read_parquet(...)"},
-                "columns": {"event_at": {"name": "event_at", "meta": column_meta}},
             },
             "source.other_package.x.y": {
                 "package_name": "other_package",
@@ -80,14 +89,19 @@ def test_the_contract_comes_from_the_manifest() -> None:
 @pytest.mark.parametrize("meta", [{}, {"required": "yes", "type": "id"}, {"required": True}])
 def test_a_column_without_its_meta_is_refused(meta: dict[str, Any]) -> None:
     with pytest.raises(
-        ContractError, match=r"_shop__sources.yml: shop.events.event_at: meta needs required"
+        ContractError, match=r"var raw_contract.events.event_at: needs required"
     ):
-        contract_from(_manifest(meta), COMPILED)
+        contract_from(_manifest(), _compiled(meta))
+
+
+def test_a_table_without_a_contract_is_refused() -> None:
+    with pytest.raises(ContractError, match=r"var raw_contract.events: the raw table has no"):
+        contract_from(_manifest(), "-- shopfunnel-contract: {}\n" + CHECKS)
 
 
 def test_the_type_rules_must_all_be_rendered() -> None:
     with pytest.raises(ContractError, match="cannot read the rendered type rules"):
-        contract_from(_manifest(), "select 1")
+        contract_from(_manifest(), _compiled().split("select")[0] + "select 1")
 
 
 def test_the_inline_query_renders_every_type_rule() -> None:
@@ -95,6 +109,7 @@ def test_the_inline_query_renders_every_type_rule() -> None:
     for macro in TYPE_PARSERS.values():
         assert f"{{{{ {macro}('{VALUE_PLACEHOLDER}') }}}}" in sql
     assert f"is_valid_id('{VALUE_PLACEHOLDER}')" in sql
+    assert "tojson(var('raw_contract'))" in sql
 
 
 def test_columns_match_in_any_case() -> None:

@@ -6,7 +6,9 @@ with the run's ``raw_path`` (and ``raw_format``) vars, in a scratch target folde
 * ``target/manifest.json``: per source table of ``models/staging/shop/_shop__sources.yml``,
   its reader (``relation_name``: the rendered ``external_location``, so globbing,
   ``union_by_name``, ``allow_quoted_nulls`` and the quoting of a path like ``shop's data``
-  are dbt's own) and its columns with ``meta: {required, type}``;
+  are dbt's own);
+* the contract itself, var ``raw_contract`` of ``dbt_project.yml`` rendered as JSON into the
+  compiled SQL (per table, its columns with ``required`` and ``type``);
 * the compiled inline SQL: how staging parses each type, rendered from the project's own
   macros (:data:`~shopfunnel.validate.settings.TYPE_PARSERS`), so "readable" means what it
   means to the build.
@@ -28,6 +30,7 @@ from shopfunnel.validate.settings import ID_PREDICATE, TYPE_PARSERS, UNCHECKED_T
 
 #: Stands for the column in the rendered macros; replaced by the quoted column name.
 VALUE_PLACEHOLDER = "__shopfunnel_value__"
+_CONTRACT_MARKER = re.compile(r"^-- shopfunnel-contract: (.*)$", re.MULTILINE)
 _CHECK_MARKER = re.compile(
     r"^\s*-- shopfunnel-check: (\w+)\s*\n(.*?) as check_\1,?\s*$", re.MULTILINE | re.DOTALL
 )
@@ -105,7 +108,8 @@ def inline_sql() -> str:
         f"    -- shopfunnel-check: id\n"
         f"    coalesce({{{{ {ID_PREDICATE}({value}) }}}}, false) as check_id"
     )
-    return "select\n" + "\n".join(checks) + "\n"
+    contract = "-- shopfunnel-contract: {{ tojson(var('raw_contract')) }}\n"
+    return contract + "select\n" + "\n".join(checks) + "\n"
 
 
 def _dbt_executable() -> str:
@@ -171,24 +175,29 @@ def load_contract(project_dir: Path, dbt_vars: dict[str, str], scratch: Path) ->
 def contract_from(manifest: dict[str, Any], compiled: str) -> RawContract:
     """The raw tables of the project's sources with a reader, and the type predicates."""
     project = manifest.get("metadata", {}).get("project_name")
+    found = _CONTRACT_MARKER.search(compiled)
+    if found is None:
+        raise ContractError("dbt did not render var raw_contract (dbt_project.yml)")
+    contract: dict[str, dict[str, dict[str, Any]]] = json.loads(found.group(1))
     tables: list[RawTable] = []
     for node in manifest.get("sources", {}).values():
         if node.get("package_name") != project or not node.get("config", {}).get(
             "external_location"
         ):
             continue
-        where = f"{node['original_file_path']}: {node['source_name']}.{node['name']}"
+        where = f"dbt_project.yml: var raw_contract.{node['name']}"
+        if node["name"] not in contract:
+            raise ContractError(f"{where}: the raw table has no contract")
         columns = []
-        for column in node.get("columns", {}).values():
-            meta = column.get("meta") or column.get("config", {}).get("meta") or {}
+        for name, meta in contract[node["name"]].items():
             type_name = meta.get("type")
             required = meta.get("required")
             if not isinstance(required, bool) or type_name not in known_types():
                 raise ContractError(
-                    f"{where}.{column['name']}: meta needs required: true|false and type: "
+                    f"{where}.{name}: needs required: true|false and type: "
                     f"{'|'.join(known_types())} (got {meta or 'none'})"
                 )
-            columns.append(RawColumn(column["name"], required, type_name))
+            columns.append(RawColumn(name, required, type_name))
         tables.append(
             RawTable(
                 node["name"], node["relation_name"], tuple(columns), node["original_file_path"]
