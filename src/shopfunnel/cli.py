@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "slim-ci": "shopfunnel.slim_ci",
     "validate": "shopfunnel.validate.cli",
     "export": "shopfunnel.export",
+    "daily": "shopfunnel.daily",
 }
 
 
@@ -26,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shopfunnel",
         description="Tooling around the shopfunnel dbt project: generate data, report, "
-        "check the project's structure, slim CI, validate, export audiences.",
+        "check the project's structure, slim CI, validate, export audiences, run the daily "
+        "pipeline and backfills.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module_name in COMMANDS.values():

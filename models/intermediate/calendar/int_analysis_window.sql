@@ -1,8 +1,9 @@
 -- One row: the dates of the data and the analysis window of the conversion marts (docs block
 -- data_dates). The data ends on the last load date of any raw table (never a max over event
 -- times, so an event stamped in the future cannot move it). The data starts on the first day
--- after the last gap of more than var max_data_gap_days without a session (so an isolated
--- outlier date, e.g. 1970, cannot move it). Default analysis start: the first day with var
+-- of the largest run of days with sessions, runs split by gaps of more than var
+-- max_data_gap_days (so an isolated outlier date, e.g. 1970, cannot move it, nor can a quiet
+-- week at the end). Default analysis start: the first day with var
 -- new_visitor_lookback_days of history before it (a "new" visitor was not seen for at least
 -- that long); default end: the last day of data. Vars analysis_start_date / analysis_end_date
 -- override either.
@@ -50,26 +51,55 @@ load_dates as (
     select max(load_date) from products
 ),
 
-session_dates as (
-    select distinct session_date
+session_days as (
+    select
+        session_date,
+        count(*) as sessions
     from sessions
+    group by session_date
 ),
 
+-- runs of days with sessions, split where more than var max_data_gap_days pass without one
 gaps as (
     select
         session_date,
-        lag(session_date) over (order by session_date) as previous_session_date
-    from session_dates
+        sessions,
+        case
+            when
+                {{ dbt.datediff(
+                    'lag(session_date) over (order by session_date)', 'session_date', 'day'
+                ) }} > {{ var_integer('max_data_gap_days') }}
+                then 1
+            else 0
+        end as starts_a_run
+    from session_days
+),
+
+runs as (
+    select
+        session_date,
+        sessions,
+        sum(starts_a_run) over (
+            order by session_date rows between unbounded preceding and current row
+        ) as run_number
+    from gaps
+),
+
+run_sizes as (
+    select
+        run_number,
+        min(session_date) as first_date,
+        sum(sessions) as sessions
+    from runs
+    group by run_number
 ),
 
 data_dates as (
     select
         (
-            select max(session_date) from gaps
-            where
-                previous_session_date is null
-                or {{ dbt.datediff('previous_session_date', 'session_date', 'day') }}
-                > {{ var_integer('max_data_gap_days') }}
+            select first_date from run_sizes
+            order by sessions desc, first_date asc
+            limit 1
         ) as data_start_date,
         (select max(load_date) from load_dates) as data_end_date
 ),
