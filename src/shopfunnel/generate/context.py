@@ -1,0 +1,69 @@
+"""What every step of one generator run shares: connection, parameters, clock, tallies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+from shopfunnel.generate.params import Params
+from shopfunnel.generate.sqlkit import TABLES, Progress, install_macros
+
+
+@dataclass
+class RunContext:
+    """One run's state. Steps read the parameters and the clock, build DuckDB tables on
+    `con`, and record the files they write and the dirt they add."""
+
+    p: Params
+    out: Path
+    fmt: str
+    layout: str
+    chunk_events: int
+    progress: Progress
+    con: duckdb.DuckDBPyConnection = field(init=False)
+    # the history starts at h0, the window runs [w0, w1), the flat exports happen at export_at
+    h0: datetime = field(init=False)
+    w0: datetime = field(init=False)
+    w1: datetime = field(init=False)
+    export_at: datetime = field(init=False)
+    files: dict[str, list[str]] = field(init=False)
+    dirt: dict[str, int] = field(default_factory=dict)
+    realized_guest_orders: int = 0
+    n_offline: int = 0
+
+    def __post_init__(self) -> None:
+        p = self.p
+        self.con = duckdb.connect()
+        self.con.execute("set threads = 2")
+        self.con.execute("set TimeZone = 'UTC'")
+        # row order carries no meaning (ids and randomness come from keys): let DuckDB
+        # build and write in parallel
+        self.con.execute("set preserve_insertion_order = false")
+        start = datetime(p.start_date.year, p.start_date.month, p.start_date.day, tzinfo=UTC)
+        self.w0 = start
+        self.w1 = start + timedelta(days=p.days)
+        self.h0 = start - timedelta(days=p.history_days)
+        self.export_at = self.w1 + timedelta(hours=2)
+        self.files = {table: [] for table in TABLES}
+        install_macros(self.con, int(p.seed), self.h0)
+
+    @property
+    def daily(self) -> bool:
+        return self.layout == "daily"
+
+    def sec(self, moment: datetime) -> float:
+        """Seconds from the start of the history (the origin of the ts() macro)."""
+        return (moment - self.h0).total_seconds()
+
+    def count(self, table: str) -> int:
+        return int(self.con.execute(f"select count(*) from {table}").fetchall()[0][0])
+
+    @property
+    def options(self) -> str:
+        """COPY options of the output format."""
+        if self.fmt == "parquet":
+            return "format parquet, compression zstd"
+        return "format csv, header true"

@@ -1,0 +1,123 @@
+"""Tracker dirt in the events: real rows flagged, extra rows staging must catch.
+
+One uniform draw per hit (``u(hit_key, 'dirt')``) picks at most one kind of extra row; the
+real rows flagged (late loads, malformed URLs, CSV offsets) have draws of their own. Only
+the hits that can carry dirt are decorated a second time (a few percent), not the whole
+slice: every dirt decision is a function of the hit's key.
+"""
+
+from __future__ import annotations
+
+from shopfunnel.generate.context import RunContext
+from shopfunnel.generate.hits import decorate_sql, session_hits_sql
+
+
+def offset_condition(ctx: RunContext) -> str:
+    """Session hits whose event_at a CSV export writes in Korean time (+09:00)."""
+    if ctx.fmt == "csv" and ctx.p.dirt:
+        return f"u(hit_key, 'tz') < {ctx.p.csv_non_utc_offset_rate!r}"
+    return "false"
+
+
+def extra_row_kinds(ctx: RunContext) -> list[tuple[str, float, float]]:
+    """Each kind of extra row with its band [low, high) of the hit's dirt draw."""
+    p = ctx.p
+    kinds = [
+        ("unknown_event_names", p.unknown_event_name_rate),
+        ("duplicate_events", p.duplicate_event_rate),
+        ("future_events", p.future_event_rate),
+        ("null_anonymous_ids", p.null_anonymous_id_rate),
+        ("malformed_anonymous_ids", p.malformed_anonymous_id_rate),
+        ("malformed_member_ids", p.malformed_member_id_rate),
+    ]
+    bounds, low = [], 0.0
+    for kind, rate in kinds:
+        bounds.append((kind, low, low + rate))
+        low += rate
+    return bounds
+
+
+def build_slice_dirt(ctx: RunContext, lo: float, hi: float, totals: dict[str, int]) -> None:
+    """Count the flagged real rows of a slice and build its extra dirt rows (table dirt)."""
+    p = ctx.p
+    con = ctx.con
+    bounds = extra_row_kinds(ctx)
+    top = bounds[-1][2]
+    kind_sql = " ".join(
+        f"when u(hit_key, 'dirt') >= {low!r} and u(hit_key, 'dirt') < {high!r} then '{kind}'"
+        for kind, low, high in bounds
+    )
+    candidates = (
+        f"u(hit_key, 'dirt') < {top!r} or u(hit_key, 'late') < {p.late_event_rate!r} "
+        f"or u(hit_key, 'bad_url') < {p.malformed_url_rate!r} or {offset_condition(ctx)}"
+    )
+    con.execute(f"""
+        create or replace table dirt_candidates as
+        {decorate_sql(ctx, session_hits_sql(ctx, lo, hi, candidates))}
+    """)
+    flagged = con.execute(f"""
+        select
+            count(*) filter (where loaded_at > event_at + interval 1 day),
+            count(*) filter (where page_url in ('htp:/broken link', '::')),
+            count(*) filter (where {offset_condition(ctx)})
+        from dirt_candidates
+    """).fetchall()[0]
+    totals["late_events"] = totals.get("late_events", 0) + int(flagged[0])
+    totals["malformed_urls"] = totals.get("malformed_urls", 0) + int(flagged[1])
+    if ctx.fmt == "csv":
+        totals["non_utc_offsets"] = totals.get("non_utc_offsets", 0) + int(flagged[2])
+    future_by = "(2 * 86400e6 + u(hit_key, 'fut_by') * 20 * 86400e6)::bigint"
+    con.execute(f"""
+        create or replace table dirt as
+        with picked as (
+            select *, case {kind_sql} end as dirt_kind
+            from dirt_candidates
+            where u(hit_key, 'dirt') < {top!r}
+        )
+        select
+            case dirt_kind
+                when 'unknown_event_names' then 'unk_' || event_id
+                when 'future_events' then 'fut_' || event_id
+                when 'null_anonymous_ids' then 'nul_' || event_id
+                when 'malformed_anonymous_ids' then 'mal_' || event_id
+                when 'malformed_member_ids' then 'mmi_' || event_id
+                else event_id
+            end as event_id,
+            case dirt_kind
+                when 'unknown_event_names' then event_at + interval 1 second
+                when 'future_events' then loaded_at + to_microseconds({future_by})
+                else event_at
+            end as event_at,
+            case dirt_kind
+                when 'null_anonymous_ids' then null
+                when 'malformed_anonymous_ids' then
+                    ['', 'undefined', 'a b c', 'null'][1 + floor(u(hit_key, 'mal_kind') * 4)::int]
+                else anonymous_id
+            end as anonymous_id,
+            case dirt_kind
+                when 'malformed_member_ids' then
+                    ['M 000', '???', 'member#1'][1 + floor(u(hit_key, 'mmi_kind') * 3)::int]
+                else member_id
+            end as member_id,
+            case dirt_kind
+                when 'unknown_event_names' then
+                    ['scroll_depth', 'video_play', 'heartbeat']
+                        [1 + floor(u(hit_key, 'unk_name') * 3)::int]
+                else event_name
+            end as event_name,
+            * exclude (
+                event_id, event_at, anonymous_id, member_id, event_name, loaded_at, dirt_kind
+            ),
+            case dirt_kind
+                when 'unknown_event_names' then event_at + interval 5 minute
+                when 'duplicate_events' then loaded_at + interval 3 hour
+                else loaded_at
+            end as loaded_at,
+            dirt_kind
+        from picked
+        -- an unknown-event copy of a row with a malformed URL would be a second malformed URL
+        where not (dirt_kind = 'unknown_event_names' and page_url not like 'https://%')
+        order by event_at
+    """)
+    for kind, count in con.execute("select dirt_kind, count(*) from dirt group by 1").fetchall():
+        totals[kind] = totals.get(kind, 0) + int(count)
