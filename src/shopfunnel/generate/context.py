@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +32,14 @@ class RunContext:
     export_at: datetime = field(init=False)
     files: dict[str, list[str]] = field(init=False)
     dirt: dict[str, int] = field(default_factory=dict)
+    # daily layout: rows per load date and table; planted cases by load date
+    load_rows: defaultdict[str, defaultdict[str, int]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(int))
+    )
+    redelivered_events: defaultdict[str, defaultdict[str, int]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(int))
+    )
+    planted: dict = field(default_factory=dict)
     realized_guest_orders: int = 0
     n_offline: int = 0
 
@@ -42,6 +51,7 @@ class RunContext:
         # row order carries no meaning (ids and randomness come from keys): let DuckDB
         # build and write in parallel
         self.con.execute("set preserve_insertion_order = false")
+        self.con.execute("set enable_progress_bar = false")
         start = datetime(p.start_date.year, p.start_date.month, p.start_date.day, tzinfo=UTC)
         self.w0 = start
         self.w1 = start + timedelta(days=p.days)
@@ -52,7 +62,13 @@ class RunContext:
 
     @property
     def daily(self) -> bool:
+        """Load-partitioned output: one load per day of the window (see loads.py)."""
         return self.layout == "daily"
+
+    @property
+    def first_load_end(self) -> datetime:
+        """End of the first load day (the first day of the window)."""
+        return self.w0 + timedelta(days=1)
 
     def sec(self, moment: datetime) -> float:
         """Seconds from the start of the history (the origin of the ts() macro)."""

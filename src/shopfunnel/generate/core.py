@@ -9,7 +9,9 @@ lives:
 - ``people.py``: visitors and sessions; ``shop.py``: products, members, orders, grades;
 - ``hits.py``, ``visits.py``: event rows as SQL; ``event_dirt.py``: tracker dirt;
 - ``event_files.py``: the events table, one time slice per part file;
-- ``exports.py``: the other tables; ``truth.py``: realized figures and the manifest.
+- ``exports.py``: the other tables; ``truth.py``: realized figures and the manifest;
+- ``loads.py``: the daily layout (load partitions); ``planted.py``: the cases it plants;
+- ``deliver.py``: copies the loads up to a date into a raw folder.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from shopfunnel.generate import event_files, exports, people, shop, truth
+from shopfunnel.generate import event_files, exports, people, planted, shop, truth
 from shopfunnel.generate.context import RunContext
 from shopfunnel.generate.params import Params
 from shopfunnel.generate.sqlkit import TABLES, Progress
@@ -38,9 +40,12 @@ class Generator:
         fmt: str = "parquet",
         progress: Progress | None = None,
         chunk_events: int = 2_000_000,
+        layout: str = "flat",
     ) -> None:
         if fmt not in ("parquet", "csv"):
             raise ValueError(f"--format must be parquet or csv (got {fmt!r})")
+        if layout not in ("flat", "daily"):
+            raise ValueError(f"--layout must be flat or daily (got {layout!r})")
         if out.exists() and not out.is_dir():
             raise ValueError(f"--out {out} exists and is not a folder")
         if chunk_events < 1:
@@ -50,7 +55,7 @@ class Generator:
             p=params,
             out=out,
             fmt=fmt,
-            layout="flat",
+            layout=layout,
             chunk_events=chunk_events,
             progress=progress or (lambda message: None),
         )
@@ -79,6 +84,10 @@ class Generator:
             ("products", shop.build_products),
             ("visitors", people.build_persons),
             ("sessions", people.build_sessions),
+        ]
+        if ctx.daily:
+            steps.append(("planted devices", self._plant_late_logins))
+        steps += [
             ("members", shop.build_members),
             ("orders", shop.build_orders),
             ("grades", shop.build_grade_history),
@@ -100,6 +109,8 @@ class Generator:
             ),
         }
         exports.build_order_exports(ctx)
+        if ctx.daily:
+            planted.plant_refunds(ctx)
         rows["orders"] = exports.write_table(
             ctx, "orders", "select * from orders_out", "00000", "ordered_at, order_id"
         )
@@ -110,12 +121,18 @@ class Generator:
             ctx.progress(f"{table}: {rows[table]:,} rows")
         rows["events"] = event_files.write_events(ctx)
         manifest = truth.manifest(ctx, rows)
+        if ctx.daily:
+            manifest["loads"] = planted.load_report(ctx)
         (ctx.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         ctx.progress(
             f"wrote {sum(rows.values()):,} rows ({rows['events']:,} events) to {ctx.out} "
             f"in {time.perf_counter() - started:.1f} s"
         )
         return manifest
+
+    @staticmethod
+    def _plant_late_logins(ctx: RunContext) -> None:
+        planted.plant_late_logins(ctx, ctx.p.visitors + shop.offline_member_count(ctx))
 
 
 def stderr_progress(message: str) -> None:

@@ -16,6 +16,7 @@ import time
 from shopfunnel.generate.context import RunContext
 from shopfunnel.generate.event_dirt import build_slice_dirt, offset_condition
 from shopfunnel.generate.hits import decorate_sql, session_hits_sql
+from shopfunnel.generate.loads import copy_options, delivered_sql, record_stats
 from shopfunnel.generate.sqlkit import EVENT_COLUMNS
 from shopfunnel.generate.visits import bot_sql, prepare_visit_sources, purchase_visits_sql
 
@@ -86,10 +87,18 @@ def write_events(ctx: RunContext) -> int:
     )
     for number, (lo, hi) in enumerate(slices, start=1):
         query = slice_events_sql(ctx, lo, hi, dirt_totals)
-        path = folder / f"part-{number:05d}.{ctx.fmt}"
-        written = con.execute(f"copy ({query}) to '{path}' ({options})").fetchall()
-        ctx.files["events"].append(str(path.relative_to(ctx.out)))
-        total += int(written[0][0])
+        if ctx.daily:
+            extra = ", row_group_size 122880" if ctx.fmt == "parquet" else ""
+            stats = con.execute(
+                f"copy ({delivered_sql(ctx, query)}) to '{folder}' "
+                f"({copy_options(ctx, f'{number:05d}', extra)})"
+            ).fetchall()
+            total += record_stats(ctx, "events", stats)
+        else:
+            path = folder / f"part-{number:05d}.{ctx.fmt}"
+            written = con.execute(f"copy ({query}) to '{path}' ({options})").fetchall()
+            ctx.files["events"].append(str(path.relative_to(ctx.out)))
+            total += int(written[0][0])
         rate = total / max(time.perf_counter() - started, 1e-9)
         ctx.progress(f"events: part {number}/{len(slices)}, {total:,} rows ({rate:,.0f} rows/s)")
     if ctx.p.dirt:

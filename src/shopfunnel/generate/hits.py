@@ -207,12 +207,31 @@ def _referrer_sql() -> str:
     """
 
 
+def hit_dirt_sql(ctx: RunContext) -> str:
+    """Which session hits may carry dirt: none with dirt off; in the daily layout not the
+    hits of the planted devices (their loads are part of what is planted)."""
+    if not ctx.p.dirt:
+        return "false"
+    if ctx.daily:
+        return f"person_idx < {ctx.p.visitors}"
+    return "true"
+
+
+def late_loaded_s(event_s: str, draw: str) -> str:
+    """Seconds of a late load: more than 24 hours after the event (staging flags it) and
+    1-3 whole UTC days after its day, 3 hours short of the end of the third day (so a
+    duplicate copy loaded 3 hours later stays within the lookback too)."""
+    day_end = f"(floor({event_s} / 86400) + 4) * 86400 - 10801"
+    return f"{event_s} + 86401 + {draw} * ({day_end} - {event_s} - 86401)"
+
+
 def loaded_at_sql(ctx: RunContext, dirt_sql: str) -> str:
-    """When the tracker's export loaded the hit: within the hour, or (dirt) days late."""
+    """When the tracker's export loaded the hit: within the hour, or (dirt) 1-3 days late."""
     p = ctx.p
+    late = late_loaded_s("event_s", "u(hit_key, 'late_by')")
     return f"""
         case when {dirt_sql} and u(hit_key, 'late') < {p.late_event_rate}
-            then ts(event_s + 2 * 86400 + u(hit_key, 'late_by') * 8 * 86400)
+            then ts({late})
             else ts(event_s + 60 + u(hit_key, 'load') * 3540)
         end as loaded_at
     """
@@ -224,7 +243,7 @@ def decorate_sql(ctx: RunContext, hits: str) -> str:
     With dirt on, some plain page views get a malformed URL and some rows a late load
     (real rows, kept and flagged by staging).
     """
-    dirt_sql = "true" if ctx.p.dirt else "false"
+    dirt_sql = hit_dirt_sql(ctx)
     return f"""
         with hits as ({hits}),
         tagged as (
@@ -251,6 +270,7 @@ def decorate_sql(ctx: RunContext, hits: str) -> str:
             user_agent,
             {loaded_at_sql(ctx, dirt_sql)},
             page_kind,
-            hit_key
+            hit_key,
+            event_s
         from tagged
     """

@@ -83,15 +83,20 @@ def product_ids_sql(ctx: RunContext) -> str:
     return sql_list([f"P{i + 1:05d}" for i in range(ctx.p.products)])
 
 
+def offline_member_count(ctx: RunContext) -> int:
+    """Members who signed up off-line (no events): a share of the members with events."""
+    members = ctx.con.execute("select count(*) from persons where is_member").fetchall()[0][0]
+    return round(ctx.p.offline_member_share * members)
+
+
 def build_members(ctx: RunContext) -> None:
-    """Members with events (their sign-up session) and members who signed up off-line."""
+    """Members with events (their sign-up session) and members who signed up off-line
+    (and, in the daily layout, the members of the planted devices)."""
     p = ctx.p
     con = ctx.con
-    n_offline = round(
-        p.offline_member_share
-        * con.execute("select count(*) from persons where is_member").fetchall()[0][0]
-    )
+    n_offline = offline_member_count(ctx)
     ctx.n_offline = n_offline
+    planted = " union all select * from planted_members" if ctx.daily else ""
     mtype = categorical("u(i, 'member_type')", p.member_type_mix, MEMBER_TYPES)
     con.execute(f"""
         create table members_truth as
@@ -113,6 +118,7 @@ def build_members(ctx: RunContext) -> None:
             {ctx.sec(ctx.h0)} + u(i, 'offline_signup') * {(p.history_days + p.days) * 86400}
                 as signed_up_s
         from range({p.visitors}, {p.visitors + n_offline}) as t(i)
+        {planted}
     """)
 
 
