@@ -77,6 +77,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "with late events, re-deliveries, late logins, grade changes and refunds planted "
         "in later loads (default flat)",
     )
+    parser.add_argument(
+        "--memory-limit",
+        default="1GB",
+        help="DuckDB memory limit; beyond it the work spills to a scratch folder under "
+        "TMPDIR (default 1GB: the process stays under 2 GiB at any size)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.set_defaults(func=run)
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
@@ -126,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
             progress=None if args.quiet else stderr_progress,
             chunk_events=args.chunk_events,
             layout=args.layout,
+            memory_limit=args.memory_limit,
         )
     except ValueError as exc:
         print(f"generate: {exc}", file=sys.stderr)

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from shopfunnel.generate.params import Params
-from shopfunnel.generate.sqlkit import TABLES, Progress, install_macros
+from shopfunnel.generate.sqlkit import PARQUET, TABLES, Progress, install_macros
 
 
 @dataclass
@@ -24,6 +24,7 @@ class RunContext:
     layout: str
     chunk_events: int
     progress: Progress
+    memory_limit: str = "1GB"
     con: duckdb.DuckDBPyConnection = field(init=False)
     # the history starts at h0, the window runs [w0, w1), the flat exports happen at export_at
     h0: datetime = field(init=False)
@@ -47,6 +48,9 @@ class RunContext:
         p = self.p
         self.con = duckdb.connect()
         self.con.execute("set threads = 2")
+        # DuckDB's buffers (tables, sorts, COPY) stay under the limit by spilling to the
+        # scratch folder: memory stays flat whatever the size of the data set
+        self.con.execute(f"set memory_limit = '{self.memory_limit}'")
         self.con.execute("set TimeZone = 'UTC'")
         # row order carries no meaning (ids and randomness come from keys): let DuckDB
         # build and write in parallel
@@ -81,5 +85,5 @@ class RunContext:
     def options(self) -> str:
         """COPY options of the output format."""
         if self.fmt == "parquet":
-            return "format parquet, compression zstd"
+            return PARQUET
         return "format csv, header true"

@@ -17,6 +17,7 @@ lives:
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -41,6 +42,7 @@ class Generator:
         progress: Progress | None = None,
         chunk_events: int = 2_000_000,
         layout: str = "flat",
+        memory_limit: str = "1GB",
     ) -> None:
         if fmt not in ("parquet", "csv"):
             raise ValueError(f"--format must be parquet or csv (got {fmt!r})")
@@ -50,12 +52,15 @@ class Generator:
             raise ValueError(f"--out {out} exists and is not a folder")
         if chunk_events < 1:
             raise ValueError(f"--chunk-events must be at least 1 (got {chunk_events})")
+        if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)", memory_limit):
+            raise ValueError(f"--memory-limit must look like 1GB or 800MB (got {memory_limit!r})")
         params.validate()
         self.ctx = RunContext(
             p=params,
             out=out,
             fmt=fmt,
             layout=layout,
+            memory_limit=memory_limit,
             chunk_events=chunk_events,
             progress=progress or (lambda message: None),
         )

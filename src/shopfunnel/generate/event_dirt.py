@@ -9,7 +9,7 @@ slice: every dirt decision is a function of the hit's key.
 from __future__ import annotations
 
 from shopfunnel.generate.context import RunContext
-from shopfunnel.generate.hits import decorate_sql, hit_dirt_sql, session_hits_sql
+from shopfunnel.generate.hits import decorate_sql, hit_dirt_sql, picked_hits_sql, session_hits_sql
 from shopfunnel.generate.loads import delivered_sql
 from shopfunnel.generate.sqlkit import USER_AGENTS_SQL
 
@@ -96,10 +96,10 @@ def build_slice_dirt(ctx: RunContext, lo: float, hi: float, totals: dict[str, in
         f"or u(hit_key, 'late') < {p.late_event_rate!r} "
         f"or u(hit_key, 'bad_url') < {p.malformed_url_rate!r} or {offset_condition(ctx)})"
     )
+    con.execute(f"create or replace table dirt_keys as {picked_hits_sql(lo, hi, candidates)}")
+    decorated = decorate_sql(ctx, session_hits_sql(ctx, lo, hi, "dirt_keys"))
     if ctx.daily:
-        decorated = delivered_sql(ctx, decorate_sql(ctx, session_hits_sql(ctx, lo, hi, candidates)))
-    else:
-        decorated = decorate_sql(ctx, session_hits_sql(ctx, lo, hi, candidates))
+        decorated = delivered_sql(ctx, decorated)
     con.execute(f"create or replace table dirt_candidates as {decorated}")
     flagged = con.execute(f"""
         select
@@ -186,7 +186,7 @@ def build_slice_dirt(ctx: RunContext, lo: float, hi: float, totals: dict[str, in
             select * from ({delivered_sql(ctx, dirt_sql)})
             where not (dirt_kind = 'too_late_events' and loaded_at < ts({first_end!r}))
         """
-    con.execute(f"create or replace table dirt as select * from ({dirt_sql}) order by event_at")
+    con.execute(f"create or replace table dirt as {dirt_sql}")
     for kind, count in con.execute("select dirt_kind, count(*) from dirt group by 1").fetchall():
         totals[kind] = totals.get(kind, 0) + int(count)
     if ctx.daily:

@@ -17,7 +17,7 @@ from shopfunnel.generate.context import RunContext
 from shopfunnel.generate.event_dirt import build_slice_dirt, offset_condition
 from shopfunnel.generate.hits import decorate_sql, session_hits_sql
 from shopfunnel.generate.loads import copy_options, delivered_sql, record_stats
-from shopfunnel.generate.sqlkit import EVENT_COLUMNS
+from shopfunnel.generate.sqlkit import EVENT_COLUMNS, PARQUET
 from shopfunnel.generate.visits import bot_sql, prepare_visit_sources, purchase_visits_sql
 
 
@@ -81,9 +81,7 @@ def write_events(ctx: RunContext) -> int:
     folder = ctx.out / "events"
     folder.mkdir(parents=True, exist_ok=True)
     options = (
-        "format parquet, compression zstd, row_group_size 122880"
-        if ctx.fmt == "parquet"
-        else "format csv, header true"
+        f"{PARQUET}, row_group_size 122880" if ctx.fmt == "parquet" else "format csv, header true"
     )
     for number, (lo, hi) in enumerate(slices, start=1):
         query = slice_events_sql(ctx, lo, hi, dirt_totals)

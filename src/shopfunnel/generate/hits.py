@@ -34,50 +34,23 @@ def product_urls_sql(ctx: RunContext) -> str:
     return sql_list([f"{SITE}/products/P{i + 1:05d}" for i in range(ctx.p.products)])
 
 
-def session_hits_sql(ctx: RunContext, lo: float, hi: float, key_filter: str = "true") -> str:
+def session_hits_sql(ctx: RunContext, lo: float, hi: float, picked: str | None = None) -> str:
     """Events of the sessions starting in [lo, hi) (seconds), one row per hit.
 
-    `key_filter`, an expression on `hit_key`, keeps only some hits before any column is
-    computed (the dirt pass decorates a few percent of the hits a second time).
+    `picked`, a table of hit keys built by `picked_hits_sql`, keeps only those hits (the
+    dirt pass decorates a few percent of the hits a second time).
     """
     p = ctx.p
     page = categorical(
         "u2(sessions.person_idx * 64 + sessions.s_idx, hit, 'page')", PAGE_MIX, PAGE_ORDER
     )
+    hits = _all_hits_sql(page) if picked is None else _picked_hits_sql(page, picked)
     return f"""
         -- inlined in each use: a filtered scan of the time-sorted table skips by zone maps
         with chunk as not materialized (
             select * from sessions where start_s >= {lo!r} and start_s < {hi!r}
         ),
-        expanded as (
-            select chunk.*, unnest(range(n_hits)) as hit from chunk
-        ),
-        all_hits as (
-            -- hit 0 is the landing hit; -1, -2, -3 the benefit-page, login and sign-up
-            -- hits of the sessions that have them
-            select
-                sessions.*,
-                hit * 2.0 as pos,
-                case when hit = 0 then 'landing' else {page} end as page_kind
-            from expanded as sessions
-            union all
-            select chunk.*, -1 as hit, 1.5 as pos, 'benefit' as page_kind
-            from chunk
-            where views_benefit and s_idx = 0
-            union all
-            select chunk.*, -2 as hit, 0.5 as pos, 'login' as page_kind
-            from chunk
-            where is_logged_in
-            union all
-            select chunk.*, -3 as hit, n_hits * 2.0 + 1 as pos, 'signup' as page_kind
-            from chunk
-            where is_signup_session
-        ),
-        hits as (
-            select *, (person_idx * 64 + s_idx) * 64 + hit + 3 as hit_key
-            from all_hits
-            where {key_filter}
-        )
+        {hits}
         select
             -- one integer to text per row: hit_key is unique per hit
             'ev_' || hit_key as event_id,
@@ -107,6 +80,96 @@ def session_hits_sql(ctx: RunContext, lo: float, hi: float, key_filter: str = "t
             u2(person_idx * 64 + s_idx, hit, 'utm_filled') < {p.utm_columns_filled_share}
                 as utm_filled
         from hits
+    """
+
+
+def _all_hits_sql(page: str) -> str:
+    """CTE `hits`: every hit of the chunk's sessions. Hit 0 is the landing hit; -1, -2, -3
+    the benefit-page, login and sign-up hits of the sessions that have them."""
+    return f"""
+        expanded as (
+            select chunk.*, unnest(range(n_hits)) as hit from chunk
+        ),
+        all_hits as (
+            select
+                sessions.*,
+                hit * 2.0 as pos,
+                case when hit = 0 then 'landing' else {page} end as page_kind
+            from expanded as sessions
+            union all
+            select chunk.*, -1 as hit, 1.5 as pos, 'benefit' as page_kind
+            from chunk
+            where views_benefit and s_idx = 0
+            union all
+            select chunk.*, -2 as hit, 0.5 as pos, 'login' as page_kind
+            from chunk
+            where is_logged_in
+            union all
+            select chunk.*, -3 as hit, n_hits * 2.0 + 1 as pos, 'signup' as page_kind
+            from chunk
+            where is_signup_session
+        ),
+        hits as (
+            select *, (person_idx * 64 + s_idx) * 64 + hit + 3 as hit_key
+            from all_hits
+        )
+    """
+
+
+def picked_hits_sql(lo: float, hi: float, key_filter: str) -> str:
+    """The hits of the sessions starting in [lo, hi) whose key passes `key_filter` (an
+    expression on `hit_key` and the session's columns), with their session's columns.
+
+    The filter runs on a thin expansion (keys only); only the hits it keeps are joined to
+    their sessions. Stored as a table, the rows reach the decoration in full vectors."""
+    return f"""
+        with chunk as not materialized (
+            select * from sessions where start_s >= {lo!r} and start_s < {hi!r}
+        ),
+        thin as (
+            select person_idx, s_idx, unnest(range(n_hits)) as hit from chunk
+            union all
+            select person_idx, s_idx, -1 as hit from chunk where views_benefit and s_idx = 0
+            union all
+            select person_idx, s_idx, -2 as hit from chunk where is_logged_in
+            union all
+            select person_idx, s_idx, -3 as hit from chunk where is_signup_session
+        ),
+        picked as (
+            select *
+            from (select *, (person_idx * 64 + s_idx) * 64 + hit + 3 as hit_key from thin)
+            where {key_filter}
+        )
+        select sessions.*, picked.hit, picked.hit_key
+        from picked
+        join chunk as sessions
+            on sessions.person_idx = picked.person_idx and sessions.s_idx = picked.s_idx
+    """
+
+
+def _picked_hits_sql(page: str, picked: str) -> str:
+    """CTE `hits`: the hits of table `picked` (built by `picked_hits_sql`), the same rows
+    as in `_all_hits_sql`."""
+    return f"""
+        hits as (
+            select
+                * exclude (hit_key),
+                case hit
+                    when -1 then 1.5
+                    when -2 then 0.5
+                    when -3 then n_hits * 2.0 + 1
+                    else hit * 2.0
+                end as pos,
+                case hit
+                    when 0 then 'landing'
+                    when -1 then 'benefit'
+                    when -2 then 'login'
+                    when -3 then 'signup'
+                    else {page}
+                end as page_kind,
+                hit_key
+            from {picked} as sessions
+        )
     """
 
 

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from shopfunnel.generate.context import RunContext
+from shopfunnel.generate.sqlkit import PARQUET
 
 LOOKBACK_DAYS = 3  # the staging default of var late_event_lookback_days
 PARTITION = re.compile(r"load_date=(\d{4}-\d{2}-\d{2})")
@@ -65,7 +66,7 @@ def delivered_sql(ctx: RunContext, query: str) -> str:
 def copy_options(ctx: RunContext, part: str, extra: str = "") -> str:
     """COPY options writing load partitions; file names start with `part`."""
     if ctx.fmt == "parquet":
-        base, returned = "format parquet, compression zstd", "return_stats true"
+        base, returned = PARQUET, "return_stats true"
     else:
         base, returned = "format csv, header true", "return_files true"
     return (

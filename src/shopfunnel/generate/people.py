@@ -122,34 +122,35 @@ def build_sessions(ctx: RunContext) -> None:
     device_draw = (
         "floor(u2(sessions.person_idx, sessions.s_idx, 'device') * persons.member_devices)::int"
     )
-    con.execute(f"""
-        create or replace table sessions as
-        select
-            sessions.*,
-            persons.is_member,
-            persons.is_existing_member,
-            persons.signup_s_idx,
-            persons.views_benefit,
-            persons.member_id,
-            -- device: members switch devices only after they joined
-            case
-                when not persons.is_member then 0
-                when persons.is_existing_member and sessions.s_idx > 0
-                    then {device_draw}
-                when not persons.is_existing_member and sessions.s_idx > persons.signup_s_idx
-                    then {device_draw}
-                else 0
-            end as device,
-            persons.in_shared_pair
-        from sessions
-        join persons using (person_idx)
-    """)
-    # kept in time order: each events part file reads one range of it (zone maps skip
-    # the rest) and its rows come out nearly sorted by event_at
     shared_id = f"'a_sh' || substr(md5('{p.seed}-pair-' || (person_idx // 2)), 1, 14)"
+    # kept in time order: each events part file reads one range of it (zone maps skip
+    # the rest) and its rows come out nearly sorted by event_at; only the columns the
+    # hits need (every one is copied to each hit of the session)
     con.execute(f"""
         create or replace table sessions as
-        with identified as (
+        with joined as (
+            select
+                sessions.*,
+                persons.is_member,
+                persons.is_existing_member,
+                persons.signup_s_idx,
+                persons.views_benefit,
+                persons.member_id,
+                -- device: members switch devices only after they joined
+                case
+                    when not persons.is_member then 0
+                    when persons.is_existing_member and sessions.s_idx > 0
+                        then {device_draw}
+                    when not persons.is_existing_member
+                        and sessions.s_idx > persons.signup_s_idx
+                        then {device_draw}
+                    else 0
+                end as device,
+                persons.in_shared_pair
+            from sessions
+            join persons using (person_idx)
+        ),
+        identified as (
             select
                 *,
                 case
@@ -163,10 +164,20 @@ def build_sessions(ctx: RunContext) -> None:
                 ) and (device > 0 or u2(person_idx, s_idx, 'login') < 0.6) as is_logged_in,
                 (is_existing_member and s_idx = 0)
                     or (not is_existing_member and signup_s_idx = s_idx) as is_signup_session
-            from sessions
+            from joined
         )
         select
-            *,
+            person_idx,
+            s_idx,
+            start_s,
+            channel,
+            n_hits,
+            hit_gap_s,
+            views_benefit,
+            member_id,
+            anonymous_id,
+            is_logged_in,
+            is_signup_session,
             -- each device keeps its browser (an index: cheaper to carry than the text)
             (1 + floor(u(anonymous_id, 'ua') * {len(USER_AGENTS)}))::utinyint as ua_idx
         from identified

@@ -65,6 +65,10 @@ BOT_AGENTS = (
 )
 
 
+# zstd at level 1: about 20% less CPU than the default level 3 for about 15% larger files
+PARQUET = "format parquet, compression zstd, compression_level 1"
+
+
 def sql_list(values: tuple[str, ...] | list[str]) -> str:
     """A constant SQL list of text values (indexing it is cheaper than building text)."""
     return "[" + ", ".join(f"'{value}'" for value in values) + "]"

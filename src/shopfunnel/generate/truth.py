@@ -78,8 +78,11 @@ def _members_and_devices(ctx: RunContext, result: dict) -> None:
     )
     result["multi_device_members"] = int(
         q("""
-        select count(*) from (select person_idx from sessions where is_member
-        group by person_idx having count(distinct anonymous_id) > 1)
+        select count(*) from (
+            select person_idx from sessions
+            where person_idx in (select person_idx from persons where is_member)
+            group by person_idx having count(distinct anonymous_id) > 1
+        )
     """).fetchall()[0][0]
     )
 
