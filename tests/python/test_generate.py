@@ -817,6 +817,10 @@ def test_daily_csv_has_the_same_partitions(tmp_path: Path) -> None:
         assert wrong == 0, table
         rows = _count(f"select count(*) from {_loads(out, table, 'csv')}")
         assert rows == manifest["tables"][table]["rows"], table
+    offsets = _count(
+        f"select count(*) from {_loads(out, 'events', 'csv')} where ends_with(event_at, '+09:00')"
+    )
+    assert offsets == manifest["dirt"]["non_utc_offsets"] > 0
 
 
 def _partitions(root: Path) -> dict[str, list[str]]:

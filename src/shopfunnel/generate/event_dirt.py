@@ -17,7 +17,8 @@ from shopfunnel.generate.sqlkit import USER_AGENTS_SQL
 def offset_condition(ctx: RunContext) -> str:
     """Session hits whose event_at a CSV export writes in Korean time (+09:00)."""
     if ctx.fmt == "csv" and ctx.p.dirt:
-        return f"u(hit_key, 'tz') < {ctx.p.csv_non_utc_offset_rate!r}"
+        condition = f"u(hit_key, 'tz') < {ctx.p.csv_non_utc_offset_rate!r}"
+        return f"({hit_dirt_sql(ctx)} and {condition})" if ctx.daily else condition
     return "false"
 
 

@@ -334,6 +334,7 @@ def decorate_sql(ctx: RunContext, hits: str) -> str:
             {loaded_at_sql(ctx, dirt_sql)},
             page_kind,
             hit_key,
-            event_s
+            event_s,
+            person_idx
         from tagged
     """
