@@ -69,7 +69,10 @@ def build_sessions(ctx: RunContext) -> None:
     con.execute(f"""
         create table sessions as
         with expanded as (
-            select persons.*, unnest(range(n_sessions)) as s_idx
+            -- only what the sessions need: the window below sorts every column it gets
+            select
+                person_idx, is_returning, first_seen_s, acquisition_channel,
+                unnest(range(n_sessions)) as s_idx
             from persons
         ),
         timed as (
