@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from shopfunnel.generate.context import RunContext
 from shopfunnel.generate.shop import product_ids_sql
-from shopfunnel.generate.sqlkit import SITE, USER_AGENTS_SQL, categorical, sql_list
+from shopfunnel.generate.sqlkit import (
+    CHANNELS,
+    MEMBER_ID_SQL,
+    SITE,
+    USER_AGENTS_SQL,
+    categorical,
+    sql_list,
+)
 
 PAGE_MIX = {
     "product": 0.45,
@@ -59,8 +66,8 @@ def session_hits_sql(ctx: RunContext, lo: float, hi: float, picked: str | None =
             anonymous_id,
             {USER_AGENTS_SQL}[ua_idx] as user_agent,
             case
-                when page_kind = 'signup' then member_id
-                when is_logged_in and pos >= 0.5 then member_id
+                when page_kind = 'signup' or (is_logged_in and pos >= 0.5)
+                    then {MEMBER_ID_SQL}
             end as member_id,
             case page_kind
                 when 'signup' then 'sign_up'
@@ -69,7 +76,7 @@ def session_hits_sql(ctx: RunContext, lo: float, hi: float, picked: str | None =
                 when 'cart' then 'add_to_cart'
                 else 'page_view'
             end as event_name,
-            channel,
+            {sql_list(CHANNELS)}[channel_code] as channel,
             page_kind,
             person_idx,
             s_idx,

@@ -8,7 +8,14 @@ kept in time order: the events writer reads it one time slice at a time).
 from __future__ import annotations
 
 from shopfunnel.generate.context import RunContext
-from shopfunnel.generate.sqlkit import CHANNELS, MEMBER_TYPES, USER_AGENTS, categorical
+from shopfunnel.generate.sqlkit import (
+    CHANNELS,
+    MEMBER_ID_SQL,
+    MEMBER_TYPES,
+    USER_AGENTS,
+    categorical,
+    sql_list,
+)
 
 
 def build_persons(ctx: RunContext) -> None:
@@ -54,7 +61,7 @@ def build_persons(ctx: RunContext) -> None:
                     then {history_start} + u(person_idx, 'first_seen') * {p.history_days * 86400}
                 else {window_start} + u(person_idx, 'first_seen') * {p.days * 86400}
             end as first_seen_s,
-            'M' || lpad((person_idx + 1)::varchar, 8, '0') as member_id
+            {MEMBER_ID_SQL} as member_id
         from base
     """)
 
@@ -128,7 +135,8 @@ def build_sessions(ctx: RunContext) -> None:
     shared_id = f"'a_sh' || substr(md5('{p.seed}-pair-' || (person_idx // 2)), 1, 14)"
     # kept in time order: each events part file reads one range of it (zone maps skip
     # the rest) and its rows come out nearly sorted by event_at; only the columns the
-    # hits need (every one is copied to each hit of the session)
+    # hits need (every one is copied to each hit of the session): the member id follows
+    # from person_idx, the channel is a code
     con.execute(f"""
         create or replace table sessions as
         with joined as (
@@ -171,13 +179,13 @@ def build_sessions(ctx: RunContext) -> None:
         )
         select
             person_idx,
-            s_idx,
+            -- small types and codes: the table is sorted, and spilled at 100M events
+            s_idx::utinyint as s_idx,
             start_s,
-            channel,
-            n_hits,
+            list_position({sql_list(CHANNELS)}, channel)::utinyint as channel_code,
+            n_hits::utinyint as n_hits,
             hit_gap_s,
             views_benefit,
-            member_id,
             anonymous_id,
             is_logged_in,
             is_signup_session,

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 
 from shopfunnel.generate.context import RunContext
 from shopfunnel.generate.loads import LOOKBACK_DAYS, event_lags, load_dates
+from shopfunnel.generate.sqlkit import CHANNELS, MEMBER_ID_SQL
 
 LAST_DAYS = 5  # planted cases on each of the last days of the window
 LISTED_IDS = 200  # ids listed per load and case (counts are always complete)
@@ -61,11 +62,10 @@ def plant_late_logins(ctx: RunContext, person_base: int) -> None:
         insert into sessions by name
         select
             person_idx, s_idx, start_s,
-            'direct' as channel,
+            {CHANNELS.index("direct") + 1} as channel_code,
             3 as n_hits,
             45.0 as hit_gap_s,
             false as views_benefit,
-            'M' || lpad((person_idx + 1)::varchar, 8, '0') as member_id,
             anon(person_idx, 0) as anonymous_id,
             s_idx = 2 as is_logged_in,
             false as is_signup_session,
@@ -75,18 +75,16 @@ def plant_late_logins(ctx: RunContext, person_base: int) -> None:
     signups = ", ".join(f"({idx}, {signed!r})" for idx, signed in members)
     ctx.con.execute(f"""
         insert into planted_members
-        select
-            person_idx, 'M' || lpad((person_idx + 1)::varchar, 8, '0'), 'never', true,
-            signed_up_s
+        select person_idx, {MEMBER_ID_SQL}, 'never', true, signed_up_s
         from (values {signups}) as t(person_idx, signed_up_s)
     """)
 
 
 def late_login_devices(ctx: RunContext) -> list[dict]:
-    rows = ctx.con.execute("""
+    rows = ctx.con.execute(f"""
         select
             anonymous_id,
-            member_id,
+            {MEMBER_ID_SQL},
             ts(min(start_s))::date::varchar,
             ts(max(start_s))::date::varchar
         from sessions

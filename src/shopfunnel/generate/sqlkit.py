@@ -43,6 +43,8 @@ EVENT_COLUMNS = (
     "user_agent",
     "loaded_at",
 )
+# a visitor's member id (members who signed up off-line continue the numbering)
+MEMBER_ID_SQL = "'M' || lpad((person_idx + 1)::varchar, 8, '0')"
 CATEGORIES = ("outer", "tops", "bottoms", "shoes", "bags", "accessories", "beauty", "home")
 
 IPHONE_AGENT = (
