@@ -514,6 +514,8 @@ def test_rerun_replaces_old_files(tmp_path: Path) -> None:
         (["--format", "xlsx"], "invalid choice"),
         (["--dirt", "maybe"], "invalid choice"),
         (["--start-date", "2026-13-01"], "expected YYYY-MM-DD"),
+        (["--layout", "hourly"], "invalid choice"),
+        (["--memory-limit", "lots"], "must look like 1GB"),
     ],
 )
 def test_bad_arguments_fail_clearly(tmp_path: Path, args: list[str], message: str) -> None:
