@@ -31,8 +31,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_generator(visitors: int, days: int, seed: int, out: Path) -> dict[str, float]:
+def run_generator(
+    visitors: int, days: int, seed: int, out: Path, extra: list[str] | None = None
+) -> dict[str, float]:
     """One generator run; wall and CPU seconds, peak RSS and the manifest's event count."""
+    load_before = os.getloadavg()[0]
     cmd = [
         sys.executable,
         "-m",
@@ -47,6 +50,7 @@ def run_generator(visitors: int, days: int, seed: int, out: Path) -> dict[str, f
         "--out",
         str(out),
         "--quiet",
+        *(extra or []),
     ]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -69,6 +73,9 @@ def run_generator(visitors: int, days: int, seed: int, out: Path) -> dict[str, f
         "events_per_cpu_s": round(events / cpu),
         "peak_rss_mib": round(rusage.ru_maxrss / 1024, 1),
         "event_files": len(manifest["tables"]["events"]["files"]),
+        # the machine may be shared: the 1-minute load average around the run
+        "load_before": round(load_before, 2),
+        "load_after": round(os.getloadavg()[0], 2),
     }
 
 
@@ -86,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, help="write (and keep) the data here (default: a temporary folder)"
     )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument("--layout", choices=("flat", "daily"), default="flat")
+    parser.add_argument("--memory-limit", help="passed to the generator (its default: 1GB)")
     args = parser.parse_args(argv)
     if (args.visitors is not None and args.visitors < 1) or args.events < 1 or args.runs < 1:
         parser.error("--events, --visitors and --runs must be positive")
@@ -93,9 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="bench-generate-"))
     out = args.out or scratch / "raw"
     try:
+        extra = ["--layout", args.layout]
+        if args.memory_limit:
+            extra += ["--memory-limit", args.memory_limit]
         visitors = args.visitors
         if visitors is None:
-            calibration = run_generator(20_000, args.days, args.seed, scratch / "calibration")
+            calibration = run_generator(
+                20_000, args.days, args.seed, scratch / "calibration", extra
+            )
             per_visitor = calibration["events"] / calibration["visitors"]
             visitors = max(1, round(args.events / per_visitor))
             print(
@@ -105,13 +119,14 @@ def main(argv: list[str] | None = None) -> int:
             )
         results = []
         for run in range(1, args.runs + 1):
-            result = run_generator(visitors, args.days, args.seed, out)
+            result = run_generator(visitors, args.days, args.seed, out, extra)
             results.append(result)
             print(
                 f"run {run}: {result['events']:,} events in {result['wall_s']} s = "
                 f"{result['events_per_s']:,} events/s (CPU {result['cpu_s']} s = "
                 f"{result['events_per_cpu_s']:,} events per CPU-second, "
-                f"peak {result['peak_rss_mib']} MiB, {result['event_files']} event files)",
+                f"peak {result['peak_rss_mib']} MiB, {result['event_files']} event files, "
+                f"load {result['load_before']} -> {result['load_after']})",
                 flush=True,
             )
         summary = {

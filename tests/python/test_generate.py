@@ -6,12 +6,14 @@ import json
 import math
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from shopfunnel.generate import TABLES, Generator, Params
+from shopfunnel.generate.deliver import deliver
 
 KNOWN_EVENTS = ("page_view", "product_view", "add_to_cart", "sign_up", "login", "purchase")
 
@@ -47,6 +49,67 @@ def _count(sql: str) -> int:
 def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("gen") / "raw"
     return out, _generate(out, visitors=3000, days=30, history_days=30, seed=5)
+
+
+# Content of the `small` data set (seed 5): row count and order-independent hash per table.
+# A refactoring or a speed-up must keep them; a change of the simulated shop changes them
+# on purpose (and says so in its commit).
+SMALL_FINGERPRINTS = {
+    "events": (25521, 235411364005900369020515),
+    "members": (287, 2647862884119629093044),
+    "member_grade_history": (348, 3106849151606616958585),
+    "orders": (343, 3258522926712308057689),
+    "order_items": (431, 3829399596216215999676),
+    "products": (600, 5558604865065011368221),
+}
+# The events as the generator wrote them before late loads moved to 1-3 days and the
+# too-late copies came: the same rows apart from load times, too-late copies (`late_`)
+# and the future-dated copies (`fut_`), whose times derive from a load time.
+SMALL_EVENTS_BEFORE_LATE_CHANGE = (25376, 235090977747830382679643)
+# The truth of the `small` data set: unchanged by the split and by the daily layout work.
+SMALL_REALIZED = {
+    "human_visitors": 3000,
+    "new_visitors": 2462,
+    "signups_new": 29,
+    "signups_viewed_benefit": 24,
+    "nonsignups_viewed_benefit": 649,
+    "new_visitors_viewed_benefit": 673,
+    "returning_members": 236,
+    "members": 278,
+    "members_without_events": 13,
+    "buyers": 160,
+    "repeat_buyers": 68,
+    "paid_member_orders": 308,
+    "guest_orders": 9,
+    "shared_devices": 0,
+    "multi_device_members": 62,
+    "new_release_share_other": 0.337719,
+    "discount_share_other": 0.377193,
+    "new_release_share_loyal": 0.70303,
+    "discount_share_loyal": 0.078788,
+    "paid_orders": 317,
+}
+
+
+def test_tables_keep_their_content(small) -> None:
+    out, _ = small
+    for table in TABLES:
+        assert _content_hash(out, table) == SMALL_FINGERPRINTS[table], table
+    before = duckdb.sql(f"""
+        select count(*), sum(hash(row_value::varchar))
+        from (
+            select * exclude (loaded_at) from {_reader(out, "events")}
+            where not starts_with(event_id, 'late_') and not starts_with(event_id, 'fut_')
+        ) as row_value
+    """).fetchall()[0]
+    assert (before[0], int(before[1])) == SMALL_EVENTS_BEFORE_LATE_CHANGE
+
+
+def test_flat_truth_unchanged(small) -> None:
+    _, manifest = small
+    realized = manifest["realized"]
+    assert {key: realized[key] for key in SMALL_REALIZED} == SMALL_REALIZED
+    assert manifest["layout"] == "flat"
 
 
 def test_same_seed_same_tables_other_seed_differs(tmp_path: Path, small) -> None:
@@ -258,6 +321,7 @@ def test_dirt_counts_match_files(small) -> None:
             f"select count(distinct event_id) from {events} "
             f"where {real} and loaded_at > event_at + interval 1 day"
         ),
+        "too_late_events": f"select count(*) from {events} where starts_with(event_id, 'late_')",
         "malformed_urls": (
             f"select count(distinct event_id) from {events} "
             f"where {real} and not starts_with(page_url, 'https://')"
@@ -290,6 +354,42 @@ def test_dirt_counts_match_files(small) -> None:
     for key, sql in expected.items():
         assert _count(sql) == dirt[key], key
     assert all(value > 0 for value in dirt.values()), dirt
+
+
+def test_late_events_stay_within_the_lookback_too_late_copies_beyond_it(small) -> None:
+    """Late real rows (and their duplicate copies) arrive 1-3 whole days after their event
+    day, so staging keeps them; the too-late copies 4-10 days after, so it quarantines them
+    as `too_late`. Nothing else is loaded more than 3 days after its event day."""
+    out, _ = small
+    lags = dict(
+        duckdb.sql(f"""
+            select
+                case
+                    when starts_with(event_id, 'late_') then 'too_late'
+                    when loaded_at > event_at + interval 1 day then 'late'
+                    else 'other'
+                end,
+                [min(loaded_at::date - event_at::date), max(loaded_at::date - event_at::date)]
+            from {_reader(out, "events")}
+            where not starts_with(event_id, 'fut_')
+            group by 1
+        """).fetchall()
+    )
+    assert lags["late"] == [1, 3]
+    assert lags["too_late"][0] >= 4 and lags["too_late"][1] <= 10
+    assert lags["other"][1] <= 1
+    # a too-late copy repeats a real hit's payload under a new id
+    copies = _count(f"""
+        select count(distinct copy.event_id) from {_reader(out, "events")} as copy
+        join {_reader(out, "events")} as original
+            on copy.event_id = 'late_' || original.event_id
+            and copy.event_at = original.event_at
+            and copy.page_url = original.page_url
+            and copy.anonymous_id is not distinct from original.anonymous_id
+    """)
+    assert copies == _count(
+        f"select count(*) from {_reader(out, 'events')} where starts_with(event_id, 'late_')"
+    )
 
 
 def test_no_dirt_when_off(tmp_path: Path) -> None:
@@ -414,6 +514,8 @@ def test_rerun_replaces_old_files(tmp_path: Path) -> None:
         (["--format", "xlsx"], "invalid choice"),
         (["--dirt", "maybe"], "invalid choice"),
         (["--start-date", "2026-13-01"], "expected YYYY-MM-DD"),
+        (["--layout", "hourly"], "invalid choice"),
+        (["--memory-limit", "lots"], "must look like 1GB"),
     ],
 )
 def test_bad_arguments_fail_clearly(tmp_path: Path, args: list[str], message: str) -> None:
@@ -445,3 +547,337 @@ def test_out_must_be_a_folder(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "is not a folder" in result.stderr
     assert target.read_text() == "keep me"
+
+
+# ---------------------------------------------------------------------------------------
+# Daily layout: load partitions, and the cases planted in later loads.
+
+LOOKBACK = 3
+
+
+def _loads(folder: Path, table: str, fmt: str = "parquet") -> str:
+    """A table read from its load partitions, with `load_date` from the folder names."""
+    if fmt == "parquet":
+        return (
+            f"(select * exclude (load_date), load_date::date as load_date "
+            f"from read_parquet('{folder}/{table}/*/*.parquet', hive_partitioning = true))"
+        )
+    return (
+        f"(select * exclude (load_date), load_date::date as load_date "
+        f"from read_csv('{folder}/{table}/*/*.csv', header = true, all_varchar = true, "
+        "allow_quoted_nulls = false, hive_partitioning = true))"
+    )
+
+
+@pytest.fixture(scope="module")
+def daily(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("daily") / "raw"
+    manifest = Generator(
+        Params(visitors=3000, days=35, history_days=30, seed=7), out, layout="daily"
+    ).run()
+    return out, manifest
+
+
+def test_daily_layout_has_one_partition_per_load_day(daily) -> None:
+    out, manifest = daily
+    loads = manifest["loads"]
+    days = list(loads["by_date"])
+    assert manifest["layout"] == "daily"
+    assert len(days) == 35 and days == sorted(days)
+    assert loads["first_load_date"] == days[0] == manifest["window_start"][:10] == "2026-01-01"
+    assert loads["last_load_date"] == days[-1] == "2026-02-04"
+    events_days = sorted(path.name for path in (out / "events").iterdir())
+    assert events_days == [f"load_date={day}" for day in days]
+    for table in TABLES:
+        folders = list((out / table).iterdir())
+        assert all(folder.name.startswith("load_date=") for folder in folders), table
+        assert not list((out / table).glob("*.parquet")), table
+        files = manifest["tables"][table]["files"]
+        assert sorted(str(p.relative_to(out)) for p in (out / table).rglob("*.parquet")) == files
+        # every row's loaded_at lies on its load date
+        wrong = _count(
+            f"select count(*) from {_loads(out, table)} where loaded_at::date <> load_date"
+        )
+        assert wrong == 0, table
+        # rows per load as the manifest says
+        counted = dict(
+            duckdb.sql(
+                f"select load_date::varchar, count(*) from {_loads(out, table)} group by 1"
+            ).fetchall()
+        )
+        claimed = {
+            day: entry["rows"][table]
+            for day, entry in loads["by_date"].items()
+            if table in entry["rows"]
+        }
+        assert counted == claimed, table
+        assert sum(counted.values()) == manifest["tables"][table]["rows"], table
+    # the first load holds the history: the earliest events, members and orders
+    first = _count(
+        f"select min(event_at)::date = date '2025-12-02' from {_loads(out, 'events')} "
+        "where load_date = date '2026-01-01'"
+    )
+    assert first == 1
+
+
+def test_daily_late_events_within_and_beyond_the_lookback(daily) -> None:
+    out, manifest = daily
+    by_date = manifest["loads"]["by_date"]
+    events = _loads(out, "events")
+    lags = duckdb.sql(f"""
+        select
+            load_date::varchar,
+            count(*) filter (where lag between 1 and {LOOKBACK}),
+            count(*) filter (where lag > {LOOKBACK}),
+            min(lag) filter (where starts_with(event_id, 'late_')),
+            max(lag) filter (where starts_with(event_id, 'late_')),
+            max(lag) filter (where not starts_with(event_id, 'late_'))
+        from (select *, load_date - event_at::date as lag from {events})
+        where load_date > date '2026-01-01'
+        group by 1
+    """).fetchall()
+    assert len(lags) == 34
+    for day, within, beyond, late_min, late_max, other_max in lags:
+        assert by_date[day]["late_events_within_lookback"] == within, day
+        assert by_date[day]["late_events_beyond_lookback"] == beyond, day
+        # beyond the lookback: only the too-late copies, 4-5 days after their event day
+        assert other_max <= LOOKBACK, day
+        if beyond:
+            assert LOOKBACK < late_min and late_max <= 5, day
+    totals = manifest["loads"]["totals"]
+    assert totals["late_events_beyond_lookback"] == manifest["dirt"]["too_late_events"] > 0
+    # real rows loaded 2-3 days late, beside the ones loaded just after midnight
+    late_real = _count(
+        f"select count(*) from {events} where load_date > date '2026-01-01' "
+        "and starts_with(event_id, 'ev_') and load_date - event_at::date between 2 and 3"
+    )
+    assert late_real > 0 and totals["late_events_within_lookback"] >= late_real
+
+
+def test_daily_redelivered_events(daily) -> None:
+    """Same event_id in a later load than its first delivery: an exact copy, or (a few) a
+    copy with another payload."""
+    out, manifest = daily
+    events = _loads(out, "events")
+    found = duckdb.sql(f"""
+        with first_delivery as (
+            select * from {events}
+            qualify row_number() over (
+                partition by event_id order by load_date, loaded_at
+            ) = 1
+        )
+        select
+            later.load_date::varchar,
+            count(*) filter (where later.user_agent = first.user_agent
+                and later.event_at = first.event_at and later.page_url = first.page_url),
+            count(*) filter (where later.user_agent <> first.user_agent)
+        from {events} as later
+        join first_delivery as first
+            on later.event_id = first.event_id and later.load_date > first.load_date
+        group by 1
+    """).fetchall()
+    by_date = manifest["loads"]["by_date"]
+    claimed_same = {d: e["redelivered_events"] for d, e in by_date.items() if d != "2026-01-01"}
+    claimed_changed = {
+        d: e["redelivered_changed_events"] for d, e in by_date.items() if d != "2026-01-01"
+    }
+    assert {day: same for day, same, _ in found if same} == {
+        day: n for day, n in claimed_same.items() if n
+    }
+    assert {day: changed for day, _, changed in found if changed} == {
+        day: n for day, n in claimed_changed.items() if n
+    }
+    totals = manifest["loads"]["totals"]
+    assert totals["redelivered_events"] > 0 and totals["redelivered_changed_events"] > 0
+
+
+def test_daily_late_login_devices(daily) -> None:
+    out, manifest = daily
+    devices = manifest["loads"]["late_login_devices"]
+    days = list(manifest["loads"]["by_date"])
+    assert sorted(device["login_date"] for device in devices) == days[-5:]
+    events = _loads(out, "events")
+    for device in devices:
+        first_visit, first_login, login_load, first_load, misplaced = duckdb.sql(
+            f"""
+            select
+                min(event_at)::date::varchar,
+                min(event_at) filter (where member_id is not null)::date::varchar,
+                min(load_date) filter (where member_id is not null)::varchar,
+                min(load_date)::varchar,
+                -- hits of the days before the login day arrived in earlier loads
+                count(*) filter (where event_at::date < date '{device["login_date"]}'
+                    and load_date >= date '{device["login_date"]}')
+            from {events}
+            where anonymous_id = ?
+            """,
+            params=[device["anonymous_id"]],
+        ).fetchall()[0]
+        assert first_visit == device["first_visit_date"]
+        assert first_login == login_load == device["login_date"]
+        assert first_load < device["login_date"] and misplaced == 0
+        gap = date.fromisoformat(first_login) - date.fromisoformat(first_visit)
+        assert gap.days >= 20 and gap.days == device["days_to_login"]
+        login_member = duckdb.sql(
+            f"select distinct member_id from {events} where anonymous_id = ? "
+            "and member_id is not null",
+            params=[device["anonymous_id"]],
+        ).fetchall()
+        assert login_member == [(device["member_id"],)]
+        member_loads = _count(
+            f"select count(*) from {_loads(out, 'members')} where member_id = "
+            f"'{device['member_id']}' and load_date < date '{device['login_date']}'"
+        )
+        assert member_loads >= 1  # the member was delivered before the login
+
+
+def test_daily_grade_changes_in_later_loads(daily) -> None:
+    out, manifest = daily
+    members, history = _loads(out, "members"), _loads(out, "member_grade_history")
+    changes = duckdb.sql(f"""
+        select m.load_date::varchar, m.member_id
+        from {members} as m
+        join {history} as h
+            on h.member_id = m.member_id and h.load_date = m.load_date
+            and h.membership_grade = m.membership_grade and h.valid_from = m.updated_at
+        where m.load_date > date '2026-01-01' and m.membership_grade <> 'WELCOME'
+          -- re-exported: the member had an earlier, older row
+          and exists (
+            select 1 from {members} as earlier
+            where earlier.member_id = m.member_id and earlier.updated_at < m.updated_at
+              and earlier.membership_grade <> m.membership_grade
+          )
+        order by 1, 2
+    """).fetchall()
+    by_date = manifest["loads"]["by_date"]
+    found: dict[str, list[str]] = {}
+    for day, member_id in changes:
+        found.setdefault(day, []).append(member_id)
+    claimed = {d: e["grade_change_member_ids"] for d, e in by_date.items() if d != "2026-01-01"}
+    assert found == {day: ids for day, ids in claimed.items() if ids}
+    assert manifest["loads"]["totals"]["grade_change_members"] == len(changes) > 0
+
+
+def test_daily_refunds_in_later_loads(daily) -> None:
+    out, manifest = daily
+    orders = _loads(out, "orders")
+    by_date = manifest["loads"]["by_date"]
+    days = list(by_date)
+    refunded = {
+        order_id: day for day, e in by_date.items() for order_id in e.get("refunded_orders", [])
+    }
+    assert all(by_date[day]["refunded_orders"] for day in days[-5:])
+    rows = duckdb.sql(f"""
+        select later.order_id, later.load_date::varchar
+        from {orders} as later
+        join {orders} as earlier
+            on earlier.order_id = later.order_id and earlier.load_date < later.load_date
+            and earlier.status = 'paid' and earlier.order_total = later.order_total
+        where later.status = 'refunded'
+    """).fetchall()
+    assert dict(rows) == refunded
+
+
+def test_daily_exports_of_the_day_in_that_days_load(daily) -> None:
+    """Members, orders and lines made on a day arrive in that day's load; re-deliveries and
+    refunds in later ones."""
+    out, _ = daily
+    later = "load_date > date '2026-01-01'"
+    wrong_members = _count(
+        f"select count(*) from {_loads(out, 'members')} where {later} "
+        "and updated_at::date <> load_date"
+    )
+    wrong_orders = _count(f"""
+        select count(*) from (
+            select * from {_loads(out, "orders")} where status <> 'refunded'
+            qualify row_number() over (partition by order_id order by load_date) = 1
+        )
+        where {later} and ordered_at::date <> load_date
+    """)
+    wrong_lines = _count(f"""
+        select count(*) from {_loads(out, "order_items")} as items
+        where {later} and items.load_date <> (
+            select min(orders.load_date) from {_loads(out, "orders")} as orders
+            where orders.order_id = items.order_id
+        )
+    """)
+    assert (wrong_members, wrong_orders, wrong_lines) == (0, 0, 0)
+    assert _count(f"select count(*) from {_loads(out, 'orders')} where {later}") > 0
+
+
+def test_daily_csv_has_the_same_partitions(tmp_path: Path) -> None:
+    out = tmp_path / "csv"
+    manifest = Generator(
+        Params(visitors=1500, days=8, history_days=10, seed=3), out, "csv", layout="daily"
+    ).run()
+    assert not list(out.rglob("*.parquet"))
+    for table in TABLES:
+        wrong = _count(
+            f"select count(*) from {_loads(out, table, 'csv')} "
+            "where loaded_at::timestamptz::date <> load_date"
+        )
+        assert wrong == 0, table
+        rows = _count(f"select count(*) from {_loads(out, table, 'csv')}")
+        assert rows == manifest["tables"][table]["rows"], table
+    offsets = _count(
+        f"select count(*) from {_loads(out, 'events', 'csv')} where ends_with(event_at, '+09:00')"
+    )
+    assert offsets == manifest["dirt"]["non_utc_offsets"] > 0
+
+
+def _partitions(root: Path) -> dict[str, list[str]]:
+    return {
+        table: sorted(path.name for path in (root / table).iterdir())
+        for table in TABLES
+        if (root / table).is_dir()
+    }
+
+
+def test_deliver_copies_exactly_the_loads_up_to_a_date(daily, tmp_path: Path) -> None:
+    source, manifest = daily
+    raw = tmp_path / "raw"
+    days = list(manifest["loads"]["by_date"])
+    first = deliver(source, raw, date.fromisoformat(days[29]))
+    expected = {
+        table: [name for name in names if name <= f"load_date={days[29]}"]
+        for table, names in _partitions(source).items()
+    }
+    assert _partitions(raw) == {table: names for table, names in expected.items() if names}
+    assert len(first.copied) == sum(len(names) for names in expected.values())
+    for table, names in expected.items():
+        for name in names:
+            for path in (source / table / name).iterdir():
+                assert (raw / table / name / path.name).read_bytes() == path.read_bytes()
+    # the next day adds its own loads only
+    second = deliver(source, raw, date.fromisoformat(days[30]))
+    assert {name.split("/")[1] for name in second.copied} == {f"load_date={days[30]}"}
+    assert len(second.unchanged) == len(first.copied)
+    # delivery only moves forward
+    with pytest.raises(ValueError, match="only moves forward"):
+        deliver(source, raw, date.fromisoformat(days[10]))
+    # the command line
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "shopfunnel",
+            "generate",
+            "deliver",
+            "--from",
+            str(source),
+            "--to",
+            str(raw),
+            "--through",
+            days[-1],
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert _partitions(raw) == _partitions(source)
+
+
+def test_deliver_refuses_a_flat_data_set(small, tmp_path: Path) -> None:
+    source, _ = small
+    with pytest.raises(ValueError, match="no load partitions"):
+        deliver(source, tmp_path / "raw", date(2026, 1, 31))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from shopfunnel.argtypes import iso_date, whole_number
 from shopfunnel.generate.core import Generator, stderr_progress
+from shopfunnel.generate.deliver import deliver
 from shopfunnel.generate.params import Params
 
 _positive = whole_number(1)
@@ -67,8 +68,51 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="about this many events per events part file; each file covers the next "
         "time range (default 2000000)",
     )
+    parser.add_argument(
+        "--layout",
+        choices=("flat", "daily"),
+        default="flat",
+        help="flat: OUT/<table>/part-*.<format>; daily: one load partition per day, "
+        "OUT/<table>/load_date=YYYY-MM-DD/part-*.<format>, the first holding the history, "
+        "with late events, re-deliveries, late logins, grade changes and refunds planted "
+        "in later loads (default flat)",
+    )
+    parser.add_argument(
+        "--memory-limit",
+        default="1GB",
+        help="DuckDB memory limit; beyond it the work spills to a scratch folder under "
+        "TMPDIR (default 1GB: the process stays under 2 GiB at any size)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.set_defaults(func=run)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    delivery = actions.add_parser(
+        "deliver",
+        help="copy the load partitions of a daily data set up to a date into a raw folder",
+        description="Copy every load partition (<table>/load_date=YYYY-MM-DD/) of a data set "
+        "written with --layout daily, dated on or before THROUGH, into TO: a shop's daily "
+        "exports arriving one load at a time. Partitions already delivered are left alone; "
+        "TO must not hold loads after THROUGH.",
+    )
+    delivery.add_argument("--from", dest="source", type=Path, required=True, help="daily data set")
+    delivery.add_argument("--to", dest="target", type=Path, required=True, help="raw folder")
+    delivery.add_argument(
+        "--through", type=_date, required=True, help="last load date to deliver (YYYY-MM-DD)"
+    )
+    delivery.set_defaults(func=run_deliver)
+
+
+def run_deliver(args: argparse.Namespace) -> int:
+    try:
+        result = deliver(args.source, args.target, args.through)
+    except ValueError as exc:
+        print(f"generate deliver: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"delivered {len(result.copied)} load partitions through {args.through.isoformat()} "
+        f"to {args.target} ({len(result.unchanged)} already there)"
+    )
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -87,6 +131,8 @@ def run(args: argparse.Namespace) -> int:
             args.format,
             progress=None if args.quiet else stderr_progress,
             chunk_events=args.chunk_events,
+            layout=args.layout,
+            memory_limit=args.memory_limit,
         )
     except ValueError as exc:
         print(f"generate: {exc}", file=sys.stderr)

@@ -84,7 +84,10 @@ class Params:
     # ---- dirt (rates per row of the table they apply to, or per visitor for bots)
     dirt: bool = True
     duplicate_event_rate: float = 0.01
-    late_event_rate: float = 0.02
+    late_event_rate: float = 0.02  # real rows loaded 1-3 whole days after their event day
+    # extra copies under new ids (`late_`), loaded 4-10 days after (4-5 in the daily layout):
+    # later than the staging lookback (3 days), quarantined as `too_late`
+    too_late_event_rate: float = 0.005
     future_event_rate: float = 0.002
     null_anonymous_id_rate: float = 0.002
     malformed_anonymous_id_rate: float = 0.001
@@ -101,6 +104,11 @@ class Params:
     bad_price_line_rate: float = 0.005
     duplicate_member_export_rate: float = 0.02
     duplicate_order_export_rate: float = 0.02
+
+    # ---- daily layout only (load partitions): cases planted for incremental runs
+    late_login_devices: int = 5  # devices logging in 20+ days after their first visit
+    refund_rate: float = 0.005  # paid orders re-exported as refunded in a later load
+    changed_duplicate_share: float = 0.1  # of re-delivered events: same id, other payload
 
     def validate(self) -> None:
         problems = []
