@@ -90,6 +90,14 @@ validate: $(STAMP) ## Great Expectations gate on the test build (data docs under
 pytest: $(STAMP)
 	SHOPFUNNEL_TEST_DB=$(TEST_DB) SHOPFUNNEL_TEST_RAW=$(TEST_RAW) $(BIN)/pytest -q $(DROP_LEAK_NOISE)
 
+# ---------------------------------------------------------------- daily
+RAW ?= $(DEMO_RAW)
+DB ?= $(DEMO_DB)
+
+.PHONY: daily
+daily: $(STAMP) ## The daily pipeline on RAW (default data/raw): raw gate, incremental build, marts gate, publish
+	$(BIN)/python -m shopfunnel daily --raw $(RAW) --db $(DB)
+
 # ---------------------------------------------------------------- other
 .PHONY: docs
 docs: $(STAMP) ## dbt docs generate (target/index.html) on the demo build
