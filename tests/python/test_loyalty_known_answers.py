@@ -118,6 +118,7 @@ def _raw_connection(raw: Path, seeds: Path, project_vars: dict) -> duckdb.DuckDB
     id_regex = project_vars["id_regex"]
     bot_regex = project_vars["bot_user_agent_regex"]
     future_hours = project_vars["future_tolerance_hours"]
+    lookback = project_vars["late_event_lookback_days"]
     con.execute(f"""
         create view raw_events as
             select * from read_parquet('{raw}/events/*.parquet', union_by_name = true);
@@ -142,7 +143,8 @@ def _raw_connection(raw: Path, seeds: Path, project_vars: dict) -> duckdb.DuckDB
                     nullif(trim(utm_medium), ''),
                     nullif(regexp_extract(page_url, '[?&]utm_medium=([^&#]*)', 1), '')
                 ) as utm_medium,
-                cast(event_at as timestamp) as event_at
+                cast(event_at as timestamp) as event_at,
+                cast(loaded_at as timestamp) as loaded_at
             from raw_events
             where regexp_full_match(trim(event_id), '{id_regex}')
                 and regexp_full_match(anonymous_id, '{id_regex}')
@@ -152,13 +154,26 @@ def _raw_connection(raw: Path, seeds: Path, project_vars: dict) -> duckdb.DuckDB
                 and nullif(trim(event_name), '') is not null
                 and event_at is not null and loaded_at is not null
                 and event_at <= loaded_at + interval {future_hours} hour
+                -- staging's too_late: loaded more than the lookback after, outside the first load
+                and (
+                    cast(loaded_at as date) = (select min(cast(loaded_at as date)) from raw_events)
+                    or date_diff('day', cast(event_at as date), cast(loaded_at as date))
+                    <= {lookback}
+                )
                 and not coalesce(regexp_matches(lower(user_agent), '{bot_regex}'), false)
             qualify row_number() over (
                 partition by trim(event_id) order by loaded_at, event_at
             ) = 1;
 
+        -- the data ends on the last load date (int_analysis_window): the export's own
         create table as_of as
-            select max(cast(event_at as date)) as as_of_date from human_events;
+            select max(load_date) as as_of_date from (
+                select cast(loaded_at as date) as load_date from human_events
+                union all
+                select cast(loaded_at as date) from raw_members
+                union all
+                select cast(loaded_at as date) from raw_orders
+            ) as loads;
 
         create table members as
             select

@@ -317,6 +317,7 @@ def test_fixture_quarantine_keeps_raw_text(fixture_db: Any) -> None:
 QUARANTINED = {
     "duplicate_events": ("events", "duplicate"),
     "future_events": ("events", "future_event_at"),
+    "too_late_events": ("events", "too_late"),
     "null_anonymous_ids": ("events", "missing_anonymous_id"),
     "malformed_anonymous_ids": ("events", "malformed_anonymous_id"),
     "malformed_member_ids": ("events", "malformed_member_id"),
