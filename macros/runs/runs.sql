@@ -94,8 +94,33 @@
         {%- if flags.FULL_REFRESH -%}
             {%- do run_query('delete from ops.processed_raw_files') -%}
         {%- endif -%}
+        {%- do warn_missing_tables() -%}
     {%- endif -%}
     select 1
+{%- endmacro %}
+
+{#- A warning per raw table without any file: a shop without that table (an events-only site,
+    an orders-only shop) builds, with the marts that need the table empty. -#}
+{% macro warn_missing_tables() -%}
+    {%- set missing = [] -%}
+    {%- for table in raw_tables() -%}
+        {%- set found = run_query("select count(*) from glob('" ~ raw_file_pattern(table) ~ "')") -%}
+        {%- if found.columns[0].values()[0] == 0 -%}
+            {%- do missing.append(table) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if 'events' in missing and 'orders' in missing -%}
+        {{ exceptions.raise_compiler_error(
+            "raw tables events and orders are both missing under var raw_path ("
+            ~ var('raw_path') ~ "): nothing to build (see the raw-data contract in README)"
+        ) }}
+    {%- endif -%}
+    {%- for table in missing -%}
+        {%- do exceptions.warn(
+            "raw table " ~ table ~ " not provided (no file matches " ~ raw_file_pattern(table)
+            ~ "): the marts that need it are empty"
+        ) -%}
+    {%- endfor -%}
 {%- endmacro %}
 
 {#- The files of this run's batch for one raw table (a list of paths; empty at parse time). -#}

@@ -9,6 +9,22 @@ from pathlib import Path
 
 import duckdb
 
+#: The case study's published figures (the original, in Korean, is in shared/seeds), printed
+#: beside ours: share of new visitors, sign-up rate, share of sign-ups who had viewed the
+#: benefit page, share of non-sign-ups who had not.
+CASE_STUDY = {
+    "new_visitor_share": "82%",
+    "signup_rate": "1.23%",
+    "signups_viewed_share": "82%",
+    "non_signups_not_viewed_share": "73%",
+}
+
+#: What a partial shop lacks: a mart left empty, and what it takes to fill it.
+MISSING_DATA = (
+    ("marts.fct_sessions", "no web events: the funnel and sign-up marts are empty"),
+    ("marts.fct_orders", "no orders: the loyalty marts and buyer stages are empty"),
+)
+
 HEADLINE_SQL = """
 with
 
@@ -70,6 +86,11 @@ def collect(con: duckdb.DuckDBPyConnection) -> dict:
         "case_study": _rows(con, CASE_STUDY_SQL)[0],
         "stages": _rows(con, STAGES_SQL),
     }
+    report["missing"] = [
+        message
+        for relation, message in MISSING_DATA
+        if con.execute(f"select count(*) from {relation}").fetchall()[0][0] == 0
+    ]
     if _has_table(con, "marts", "rpt_vip_price_affinity"):
         report["price_affinity"] = _rows(
             con,
@@ -79,29 +100,41 @@ def collect(con: duckdb.DuckDBPyConnection) -> dict:
     return report
 
 
+def _number(value: float | None, template: str) -> str:
+    return "n/a" if value is None else template.format(value)
+
+
 def render(report: dict) -> str:
     head = report["headline"]
     case = report["case_study"]
-    lines = [
+    lines = [f"Missing data: {message}" for message in report.get("missing", [])]
+    lines += [
         "Headline figures (analysis window "
         f"{case['period_start_date']} .. {case['period_end_date']})",
-        f"  visitors                 {head['visitors']:>10,}",
-        f"  share of new visitors    {_pct(head['new_visitor_share']):>10}   (case study: 82%)",
+        f"  visitors                 {head['visitors'] or 0:>10,}",
+        f"  share of new visitors    {_pct(head['new_visitor_share']):>10}"
+        f"   (case study: {CASE_STUDY['new_visitor_share']})",
         f"  members                  {head['members']:>10,}",
-        f"  signup rate              {_pct(head['signup_rate'], 2):>10}   (case study: 1.23%)",
+        f"  signup rate              {_pct(head['signup_rate'], 2):>10}"
+        f"   (case study: {CASE_STUDY['signup_rate']})",
         f"  buyers                   {head['buyers']:>10,}",
         f"  repeat buyers            {head['repeat_buyers']:>10,}",
         f"  loyal customers          {head['loyal_customers']:>10,}",
         "",
         "Visitor -> member: the benefit page (new visitors of the window)",
         f"  sign-ups who had viewed the benefit page     {_pct(case['signups_viewed_share']):>7}"
-        "   (case study: 82%)",
+        f"   (case study: {CASE_STUDY['signups_viewed_share']})",
         f"  non-sign-ups who had not viewed it           "
-        f"{_pct(case['non_signups_not_viewed_share']):>7}   (case study: 73%)",
+        f"{_pct(case['non_signups_not_viewed_share']):>7}"
+        f"   (case study: {CASE_STUDY['non_signups_not_viewed_share']})",
         f"  signup rate with a view / without            {_pct(case['signup_rate_viewed'], 2)}"
         f" / {_pct(case['signup_rate_not_viewed'], 2)}",
-        f"  lift {case['lift']:.2f}x, z = {case['z_score']:.2f}, "
-        + ("p < 0.000001" if case["p_value"] < 1e-6 else f"p = {case['p_value']:.2g}"),
+        f"  lift {_number(case['lift'], '{:.2f}x')}, z = {_number(case['z_score'], '{:.2f}')}, "
+        + (
+            "p < 0.000001"
+            if case["p_value"] is not None and case["p_value"] < 1e-6
+            else f"p = {_number(case['p_value'], '{:.2g}')}"
+        ),
         "",
         "Persons by current funnel stage",
     ]
@@ -110,7 +143,7 @@ def render(report: dict) -> str:
         lines += ["", "VIP price affinity by membership grade (at the time of the order)"]
         lines += [
             f"  {'no grade' if row['segment'] == 'UNKNOWN' else row['segment']:<10}"
-            f" avg unit price {row['avg_unit_price']:>12,.0f}"
+            f" avg unit price {_number(row['avg_unit_price'], '{:>12,.0f}')}"
             f"   premium-tier share {_pct(row.get('premium_tier_share'))}"
             for row in report["price_affinity"]
         ]

@@ -33,6 +33,7 @@ device_owners as (
 member_hits as (
     select
         coalesce(events.member_id, device_owners.member_id) as member_id,
+        events.event_name,
         events.event_at
     from events
     inner join device_owners
@@ -43,23 +44,33 @@ member_hits as (
 first_visits as (
     select
         member_id,
-        min(event_at) as first_visit_at
+        min(event_at) as first_visit_at,
+        min(event_at) filter (where event_name = 'sign_up') as first_sign_up_hit_at
     from member_hits
     group by member_id
 ),
 
+-- the sign-up: the members export's, else (a site without one) the first sign_up hit
+signups as (
+    select
+        first_visits.member_id,
+        first_visits.first_visit_at,
+        coalesce(members.signed_up_at, first_visits.first_sign_up_hit_at) as signed_up_at
+    from first_visits
+    left join members
+        on first_visits.member_id = members.member_id
+),
+
 independent as (
     select count(*) as signups
-    from first_visits
-    inner join members
-        on first_visits.member_id = members.member_id
+    from signups
     cross join analysis_window
     where
-        cast(first_visits.first_visit_at as date)
+        cast(signups.first_visit_at as date)
         between analysis_window.analysis_start_date and analysis_window.analysis_end_date
-        and members.signed_up_at >= first_visits.first_visit_at
-        and members.signed_up_at
-        <= first_visits.first_visit_at + to_days({{ var('signup_conversion_window_days') }})
+        and signups.signed_up_at >= signups.first_visit_at
+        and signups.signed_up_at
+        <= signups.first_visit_at + to_days({{ var_integer('signup_conversion_window_days') }})
 ),
 
 from_mart as (

@@ -38,17 +38,17 @@ products as (
 ),
 
 load_dates as (
-    select max(load_date) as load_date from events
+    select max(load_date) as load_date, min(load_date) as first_load_date from events
     union all
-    select max(load_date) from members
+    select max(load_date), min(load_date) from members
     union all
-    select max(load_date) from grade_history
+    select max(load_date), min(load_date) from grade_history
     union all
-    select max(load_date) from orders
+    select max(load_date), min(load_date) from orders
     union all
-    select max(load_date) from order_items
+    select max(load_date), min(load_date) from order_items
     union all
-    select max(load_date) from products
+    select max(load_date), min(load_date) from products
 ),
 
 session_days as (
@@ -96,10 +96,14 @@ run_sizes as (
 
 data_dates as (
     select
-        (
-            select first_date from run_sizes
-            order by sessions desc, first_date asc
-            limit 1
+        -- a shop without web events (orders only) starts with its first load
+        coalesce(
+            (
+                select first_date from run_sizes
+                order by sessions desc, first_date asc
+                limit 1
+            ),
+            (select min(first_load_date) from load_dates)
         ) as data_start_date,
         (select max(load_date) from load_dates) as data_end_date
 ),
