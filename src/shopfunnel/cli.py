@@ -18,6 +18,9 @@ COMMANDS: dict[str, str] = {
     "report": "shopfunnel.report",
     "validate": "shopfunnel.validate.cli",
     "export": "shopfunnel.export",
+    "publish": "shopfunnel.serve.publish",
+    "rollback": "shopfunnel.serve.rollback",
+    "versions": "shopfunnel.serve.versions",
 }
 
 
