@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import time
@@ -131,6 +132,25 @@ def mart_relations(con: duckdb.DuckDBPyConnection, alias: str) -> list[str]:
         [alias, MARTS_SCHEMA, alias, MARTS_SCHEMA],
     ).fetchall()
     return [str(row[0]) for row in rows]
+
+
+# clear-text contact data must stay in staging: a mart column named like this is refused
+CLEAR_CONTACT_COLUMN = re.compile(r"^(?!has_|is_)(.*_)?(e_?mail|phone|mobile)(_address|_number)?$")
+
+
+def clear_contact_columns(build_db: Path) -> list[str]:
+    """``marts.<relation>.<column>`` of every mart column that looks like clear e-mail/phone."""
+    with attach_read_only(build_db, "build") as con:
+        rows = con.execute(
+            "select table_name, column_name from duckdb_columns() "
+            "where database_name = 'build' and schema_name = ? order by 1, 2",
+            [MARTS_SCHEMA],
+        ).fetchall()
+    return [
+        f"{MARTS_SCHEMA}.{table}.{column}"
+        for table, column in rows
+        if CLEAR_CONTACT_COLUMN.match(str(column).lower())
+    ]
 
 
 def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
@@ -283,6 +303,16 @@ def publish_build(
         for failure in gate.failures:
             log(f"  gate: {failure}")
         return refuse(f"the marts gate failed on {build_db} ({gate.summary})", gate)
+
+    try:
+        clear_text = clear_contact_columns(build_db)
+    except ServeError as exc:
+        return refuse(f"the build file cannot be read ({exc})")
+    if clear_text:
+        return refuse(
+            f"marts hold clear-text contact columns ({', '.join(clear_text)}): BI readers must "
+            "never see clear e-mail or phone (hash them, keep the clear values in staging)"
+        )
 
     docs = mart_docs(manifest or dbt_target_dir(project) / "manifest.json")
     sha, dirty = git_state(project)

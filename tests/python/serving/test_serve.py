@@ -223,6 +223,21 @@ def test_a_failed_dbt_build_publishes_nothing(
     assert "nothing is served yet" in missing.message
 
 
+def test_clear_contact_data_in_a_mart_is_never_published(
+    tmp_path: Path, serve_path: Path, repo_root: Path, manifest: Path
+) -> None:
+    build = make_build(tmp_path / "build.duckdb", persons=4)
+    con = duckdb.connect(str(build))
+    try:
+        con.execute("create table marts.aud_leaky as select 1 as person_id, 'a@b.c' as email")
+    finally:
+        con.close()
+    result = _publish(build, serve_path, repo_root, manifest)
+    assert not result.published
+    assert "clear-text contact columns (marts.aud_leaky.email)" in result.message
+    assert not serve_path.exists()
+
+
 READER = textwrap.dedent(
     """
     import sys, duckdb
