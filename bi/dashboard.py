@@ -43,6 +43,7 @@ NOT_VIEWED = (
 class Metric:
     label: str
     sql: str
+    number_format: str | None = None  # d3 format shown by tables, e.g. ".2%"
 
     def adhoc(self) -> dict[str, Any]:
         return {
@@ -110,7 +111,16 @@ class Chart:
                 xAxisLabelRotation=30,
             )
         elif self.viz_type == "table":
-            data.update(query_mode="aggregate", groupby=self.columns(), all_columns=[])
+            data.update(
+                query_mode="aggregate",
+                groupby=self.columns(),
+                all_columns=[],
+                column_config={
+                    metric.label: {"d3NumberFormat": metric.number_format}
+                    for metric in self.metrics
+                    if metric.number_format
+                },
+            )
         return data
 
     def query_context(self, dataset_id: int) -> dict[str, Any]:
@@ -157,14 +167,14 @@ def charts() -> list[Chart]:
             "rpt_benefit_page_effect",
             "table",
             (
-                Metric("rate with a view", "max(signup_rate_viewed)"),
-                Metric("with: lower", wilson(*VIEWED, "lower")),
-                Metric("with: upper", wilson(*VIEWED, "upper")),
-                Metric("rate without", "max(signup_rate_not_viewed)"),
-                Metric("without: lower", wilson(*NOT_VIEWED, "lower")),
-                Metric("without: upper", wilson(*NOT_VIEWED, "upper")),
-                Metric("lift", "max(lift)"),
-                Metric("p-value", "max(p_value)"),
+                Metric("rate with a view", "max(signup_rate_viewed)", ".2%"),
+                Metric("with: lower", wilson(*VIEWED, "lower"), ".2%"),
+                Metric("with: upper", wilson(*VIEWED, "upper"), ".2%"),
+                Metric("rate without", "max(signup_rate_not_viewed)", ".2%"),
+                Metric("without: lower", wilson(*NOT_VIEWED, "lower"), ".2%"),
+                Metric("without: upper", wilson(*NOT_VIEWED, "upper"), ".2%"),
+                Metric("lift", "max(lift)", ".2f"),
+                Metric("p-value", "max(p_value)", ".1e"),
             ),
             filters=(("period_type", "==", "window"),),
             width=6,
@@ -179,10 +189,14 @@ def charts() -> list[Chart]:
                 Metric("bought within the short window", "sum(buyers_short_window)"),
                 Metric("bought within the long window", "sum(buyers_long_window)"),
                 Metric(
-                    "short-window rate", "sum(buyers_short_window) * 1.0 / nullif(sum(members), 0)"
+                    "short-window rate",
+                    "sum(buyers_short_window) * 1.0 / nullif(sum(members), 0)",
+                    ".2%",
                 ),
                 Metric(
-                    "long-window rate", "sum(buyers_long_window) * 1.0 / nullif(sum(members), 0)"
+                    "long-window rate",
+                    "sum(buyers_long_window) * 1.0 / nullif(sum(members), 0)",
+                    ".2%",
                 ),
             ),
             groupby=(("windows (days)", "short_window_days || ' / ' || long_window_days"),),
@@ -206,10 +220,10 @@ def charts() -> list[Chart]:
             (
                 Metric("exported persons", "sum(exported_persons)"),
                 Metric("holdout persons", "sum(holdout_persons)"),
-                Metric("exported rate", "max(exported_rate)"),
-                Metric("holdout rate", "max(holdout_rate)"),
-                Metric("lift", "max(lift)"),
-                Metric("p-value", "max(p_value)"),
+                Metric("exported rate", "max(exported_rate)", ".2%"),
+                Metric("holdout rate", "max(holdout_rate)", ".2%"),
+                Metric("lift", "max(lift)", ".2f"),
+                Metric("p-value", "max(p_value)", ".1e"),
             ),
             groupby=(("audience", "audience_name"), ("as of", "cast(as_of_date as varchar)")),
             width=12,
