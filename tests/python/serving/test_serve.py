@@ -350,3 +350,15 @@ def test_publish_command_says_why_it_refuses(
     assert "--db PATH is needed" in capsys.readouterr().err
     assert main(["rollback", "--serve-path", str(serve_path)]) == 1
     assert "nothing is served" in capsys.readouterr().err
+
+
+def test_postgres_types_of_the_duckdb_types() -> None:
+    from shopfunnel.serve.postgres import postgres_type
+
+    assert postgres_type("BIGINT") == "bigint"
+    assert postgres_type("DECIMAL(18,2)") == "numeric(18, 2)"
+    assert postgres_type("TIMESTAMP WITH TIME ZONE") == "timestamptz"
+    assert postgres_type("VARCHAR[]") == "text[]"
+    assert postgres_type("STRUCT(a INTEGER)") == "jsonb"
+    with pytest.raises(ServeError, match="no PostgreSQL type for DuckDB type BIT"):
+        postgres_type("BIT")
