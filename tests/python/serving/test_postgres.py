@@ -298,8 +298,9 @@ def test_the_copied_marts_equal_the_duckdb_marts_row_for_row(
             assert _sorted_rows(copied) == _sorted_rows(rows), f"marts.{mart} differs"
 
 
-def _second_version(published_build, tmp_path: Path) -> str:
-    """Publish a second version (a tenth of every mart's rows left out) to the same serving file."""
+def _second_version(published_build, tmp_path: Path) -> Path:
+    """A second version (a tenth of every mart's rows left out), in a serving file of its own
+    (the shared one stays as published for the other tests); returns its archived file."""
     build = tmp_path / "build_b.duckdb"
     shutil.copyfile(published_build.build_db, build)
     con = duckdb.connect(str(build))
@@ -310,19 +311,23 @@ def _second_version(published_build, tmp_path: Path) -> str:
             con.execute(f'delete from marts."{name}" where rowid % 10 = 3')
     finally:
         con.close()
-    result = publish_build(build, published_build.serve_path, gate=GateResult(True, "test version"),
+    serve = tmp_path / "serve_b" / "shopfunnel.duckdb"
+    result = publish_build(build, serve, gate=GateResult(True, "test version"),
                            manifest=published_build.manifest)  # fmt: skip
-    assert result.published
-    return str(result.version_id)
+    assert result.published and result.version_id
+    return ServeStore.at(serve).archive_path(result.version_id)
 
 
 def test_a_reader_sees_the_old_or_the_new_version_never_a_mix(
     server: Server, published_build, tmp_path: Path
 ) -> None:
     first = published_build.version_id
-    second = _second_version(published_build, tmp_path)
-    store = ServeStore.at(published_build.serve_path)
-    versions = {first: store.archive_path(first), second: store.archive_path(second)}
+    second_file = _second_version(published_build, tmp_path)
+    second = second_file.stem
+    versions = {
+        first: ServeStore.at(published_build.serve_path).archive_path(first),
+        second: second_file,
+    }
     publish_to_postgres(versions[first], server.dsn())
     marts = sorted(_marts(versions[first]))
     with psycopg.connect(server.dsn()) as pg:
