@@ -307,7 +307,7 @@ def publish_build(
     try:
         clear_text = clear_contact_columns(build_db)
     except ServeError as exc:
-        return refuse(f"the build file cannot be read ({exc})")
+        return refuse(f"the build file cannot be read; is a build still running? ({exc})")
     if clear_text:
         return refuse(
             f"marts hold clear-text contact columns ({', '.join(clear_text)}): BI readers must "
@@ -339,6 +339,8 @@ def publish_build(
             rows, _ = write_version_file(build_db, scratch, served, publication, docs)
             verify_version_file(scratch, version_id, rows)
             os.replace(scratch, archive)
+        except (ServeError, duckdb.Error) as exc:
+            return refuse(f"writing the new version failed: {exc}")
         finally:
             scratch.unlink(missing_ok=True)
             scratch.with_name(scratch.name + ".wal").unlink(missing_ok=True)

@@ -362,3 +362,25 @@ def test_postgres_types_of_the_duckdb_types() -> None:
     assert postgres_type("STRUCT(a INTEGER)") == "jsonb"
     with pytest.raises(ServeError, match="no PostgreSQL type for DuckDB type BIT"):
         postgres_type("BIT")
+
+
+def test_a_build_still_running_publishes_nothing(
+    tmp_path: Path, serve_path: Path, repo_root: Path, manifest: Path
+) -> None:
+    build = make_build(tmp_path / "build.duckdb", persons=4)
+    first = _publish(build, serve_path, repo_root, manifest)
+    writer = subprocess.Popen(  # a dbt build holds the file's write lock
+        [sys.executable, "-c",
+         "import duckdb, sys; con = duckdb.connect(sys.argv[1]); print('open', flush=True); "
+         "sys.stdin.readline()", str(build)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "open"
+        result = _publish(build, serve_path, repo_root, manifest)
+    finally:
+        writer.communicate("\n", timeout=60)
+    assert not result.published
+    assert "is a build still running?" in result.message
+    assert f"still serving version {first.version_id}" in result.message
+    assert ServeStore.at(serve_path).archived_versions() == [first.version_id]
