@@ -7,7 +7,9 @@
     null: with the cleaned value it gives back the value as sent (see sent_text). -#}
 {% macro text_if_cleaned(raw_column, cleaned) -%}
     case
-        when cast({{ raw_column }} as varchar) is distinct from {{ cleaned }}
+        when {{ raw_column }} is not null and {{ cleaned }} is null
+            then cast({{ raw_column }} as varchar)
+        when cast({{ raw_column }} as varchar) <> {{ cleaned }}
             then cast({{ raw_column }} as varchar)
     end
 {%- endmacro %}

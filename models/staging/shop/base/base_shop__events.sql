@@ -134,7 +134,9 @@ single_verdicts as {{ inline_cte() }} (
 -- (stored versions included) and rows without an id (identical ones are numbered)
 few_versions as {{ stored_cte() }} (
     select * from checked
-    where event_id is null or hash(event_id) in (select repeated_ids.event_id_hash from repeated_ids)
+    where
+        event_id is null
+        or hash(event_id) in (select repeated_ids.event_id_hash from repeated_ids)
     {% if is_incremental() -%}
     union all by name
     select * from stored
@@ -187,7 +189,10 @@ page_urls as (
         {{ url_parameter('page_url', 'utm_medium') }} as utm_medium_in_url,
         {{ url_parameter('page_url', 'utm_campaign') }} as utm_campaign_in_url,
         {{ url_parameter('page_url', 'utm_term') }} as utm_term_in_url
-    from (select distinct page_url from hashed where page_url is not null) as distinct_urls
+    from (
+        select distinct page_url from hashed
+        where page_url is not null
+    ) as distinct_urls
 ),
 
 referrer_urls as (
@@ -195,7 +200,8 @@ referrer_urls as (
         referrer_url,
         {{ url_host('referrer_url') }} as referrer_host
     from (
-        select distinct referrer_url from hashed where referrer_url is not null
+        select distinct referrer_url from hashed
+        where referrer_url is not null
     ) as distinct_referrers
 ),
 
@@ -207,7 +213,12 @@ traffic_signals as (
             as medium_key,
         coalesce(referrer_urls.referrer_host, '') as referrer_key
     from (
-        select distinct utm_source, utm_medium, page_url, referrer_url from hashed
+        select distinct
+            utm_source,
+            utm_medium,
+            page_url,
+            referrer_url
+        from hashed
     ) as signal_inputs
     left join page_urls
         on signal_inputs.page_url = page_urls.page_url
@@ -246,7 +257,8 @@ classified_paths as (
         page_paths.page_path,
         arg_min(page_rules.page_type, page_rules.priority) as page_type
     from (
-        select distinct page_path from page_urls where page_path is not null
+        select distinct page_path from page_urls
+        where page_path is not null
     ) as page_paths
     inner join page_rules
         on regexp_matches(page_paths.page_path, page_rules.path_regex)
