@@ -48,8 +48,8 @@
     (
         cast(('0x' || left(md5(
             {{ person_id_column }} || '|{{ audience_name }}|'
-            || cast({{ as_of_date_column }} as varchar) || '|{{ var("holdout_seed") }}'
+            || cast({{ as_of_date_column }} as varchar) || '|{{ var_integer("holdout_seed") }}'
         ), 13)) as bigint)::double / 4503599627370496.0
-        < {{ var('holdout_share') }}
+        < {{ var_number('holdout_share') }}
     )
 {%- endmacro %}

@@ -112,7 +112,7 @@
     {%- if 'events' in missing and 'orders' in missing -%}
         {{ exceptions.raise_compiler_error(
             "raw tables events and orders are both missing under var raw_path ("
-            ~ var('raw_path') ~ "): nothing to build (see the raw-data contract in README)"
+            ~ checked_var('raw_path') ~ "): nothing to build (see the raw-data contract in README)"
         ) }}
     {%- endif -%}
     {%- for table in missing -%}

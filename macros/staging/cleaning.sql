@@ -15,7 +15,7 @@
     writes for "no value" ('null', 'undefined', 'none', 'nan'). -#}
 {% macro is_valid_id(column) -%}
     (
-        regexp_full_match(cast({{ column }} as varchar), '{{ var("id_regex") }}')
+        regexp_full_match(cast({{ column }} as varchar), {{ var_regex('id_regex') }})
         and lower(cast({{ column }} as varchar)) not in ('null', 'undefined', 'none', 'nan')
     )
 {%- endmacro %}
@@ -76,7 +76,7 @@
 {#- True when a user agent matches var bot_user_agent_regex (case-insensitive); false
     when it does not or is null. -#}
 {% macro is_bot_user_agent(user_agent_column) -%}
-    coalesce(regexp_matches(lower({{ user_agent_column }}), '{{ var("bot_user_agent_regex") }}'), false)
+    coalesce(regexp_matches(lower({{ user_agent_column }}), {{ var_regex('bot_user_agent_regex') }}), false)
 {%- endmacro %}
 
 {#- True for the shop's test orders (status 'test', any case). -#}

@@ -54,7 +54,7 @@
         {%- elif files and column.meta.get('default') %}
         {{ column.meta.get('default')
             | replace('{load_day_end}', 'cast(' ~ file_load_date('filename') ~ ' + interval 1 day as varchar)')
-            | replace('{min_plausible_at}', "'" ~ var('min_plausible_date') ~ " 00:00:00'") }} as {{ column.name }},
+            | replace('{min_plausible_at}', 'cast(cast(' ~ var_date('min_plausible_date') ~ ' as timestamp) as varchar)') }} as {{ column.name }},
         {%- else %}
         cast(null as varchar) as {{ column.name }},
         {%- endif %}

@@ -62,7 +62,7 @@ eligible as (
         )
         and (members.person_id is null or members.can_send_marketing)
         and cast(visitors.last_seen_at as date)
-        > as_of.as_of_date - to_days({{ var('retargeting_recency_days') }})
+        > as_of.as_of_date - to_days({{ var_integer('retargeting_recency_days') }})
 ),
 
 final as (

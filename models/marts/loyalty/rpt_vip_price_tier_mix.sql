@@ -12,7 +12,7 @@ segment_lines as (
 
 tiers as (
     select range as price_tier
-    from range(1, {{ var('price_tier_count') }} + 1)
+    from range(1, {{ var_integer('price_tier_count') }} + 1)
 ),
 
 segments as (
