@@ -33,6 +33,9 @@
         'audience_as_of_date': 'date_or_null',
         'metric_time_spine_start_date': 'date',
         'metric_time_spine_end_date': 'date',
+        'funnel_max_steps': 'integer',
+        'funnel_max_window_periods': 'integer',
+        'funnel_max_event_names': 'integer',
     }) }}
 {%- endmacro %}
 

@@ -1,0 +1,679 @@
+-- One row per funnel, entry period, person and step the person reached in that period, with
+-- the moments of the person's journey: the journey rules are the docs blocks of
+-- models/marts/funnels/_funnels__docs.md (funnel_journey_rule, funnel_tie_rule,
+-- funnel_repeated_step_rule, funnel_optional_steps, funnel_exclusions, funnel_order_mode,
+-- funnel_hold_constant, funnel_periods).
+--
+-- Ordered and strict funnels, level by level (a Jinja loop up to var funnel_max_steps): a hit
+-- of step j is reached when some chain of hits of steps 1..j ends in it with every window,
+-- exclusion and order rule kept. Of all chains ending at a hit, the one with the latest entry
+-- is kept (it satisfies every rule any other does: each rule is a lower bound on the entry or
+-- on the previous step's moment), and its previous step is the latest reached hit of step
+-- j - 1 (or of an earlier step, past optional ones) at or before it, another event than
+-- itself. Each level is a few window functions and equi-joins over the hits of two steps of
+-- each attempt: no self-join, linear in hits after sorting.
+-- Any-order funnels: from each entry, the steps with a hit within the window (window
+-- functions looking forward), capped by the events that fill them.
+-- The journey of a person in a period is their attempt that reaches furthest (then the
+-- earliest completion); its moments give the times to convert.
+{%- set max_steps = checked_var('funnel_max_steps') %}
+{%- set max_span = checked_var('funnel_max_window_periods') %}
+{%- set attempt = funnel_attempt_columns() %}
+{%- set carried = attempt + [
+    'event_id', 'hit_at', 'entered_at', 'step_level', 'breakdown_grade',
+    'first_touch_channel', 'optional_steps_mask',
+] %}
+{%- set step_times = [] %}
+{%- for k in range(1, max_steps + 1) %}{% do step_times.append('step_' ~ k ~ '_at') %}{% endfor %}
+with
+
+hits as (
+    select * from {{ ref('int_funnel_events_matched') }}
+),
+
+step_hits as (
+    select * from hits
+    where step_type = 'step'
+),
+
+exclusion_hits as (
+    select * from hits
+    where step_type = 'exclusion'
+),
+
+period_offsets as (
+    {%- for offset in range(0, max_span + 1) %}
+    select {{ offset }} as period_offset
+    {{- ' union all' if not loop.last }}
+    {%- endfor %}
+),
+
+-- every step hit in each attempt it can belong to: the attempt entering in its own period,
+-- and those entering in an earlier period whose window can still reach it (an entry before
+-- that period's end, this hit within the window of it)
+attempt_hits as (
+    select
+        step_hits.funnel_name,
+        {{ funnel_period_add(
+            'step_hits.period_grain', '-period_offsets.period_offset',
+            'step_hits.hit_period_start_date',
+        ) }} as entry_period_start_date,
+        step_hits.person_id,
+        step_hits.hold_key,
+        step_hits.event_id,
+        step_hits.step_number,
+        step_hits.order_mode,
+        step_hits.membership_grade,
+        step_hits.first_touch_channel,
+        step_hits.optional_steps_mask,
+        step_hits.breakdown_step,
+        step_hits.step_count,
+        step_hits.conversion_window_seconds,
+        step_hits.step_window_seconds,
+        step_hits.previous_event_at,
+        period_offsets.period_offset = 0 as is_in_entry_period,
+        step_hits.hit_at
+    from step_hits
+    cross join period_offsets
+    where
+        period_offsets.period_offset <= step_hits.window_period_span
+        and (
+            period_offsets.period_offset = 0
+            or (
+                (step_hits.step_number > 1 or step_hits.order_mode = 'any')
+                and step_hits.hit_at < {{ funnel_add_seconds(
+                    funnel_period_add(
+                        'step_hits.period_grain', '1 - period_offsets.period_offset',
+                        'step_hits.hit_period_start_date',
+                    ),
+                    'step_hits.conversion_window_seconds',
+                ) }}
+            )
+        )
+),
+
+-- ------------------------------------------------------------ ordered and strict funnels
+-- level 1: each hit of step 1 enters the attempt of its own period
+reached_1 as (
+    select
+        {{ attempt | join(', ') }},
+        event_id,
+        hit_at,
+        hit_at as entered_at,
+        1 as step_level,
+        case when breakdown_step = 1 then membership_grade end as breakdown_grade,
+        first_touch_channel,
+        optional_steps_mask,
+        {%- for k in range(1, max_steps + 1) %}
+        {{ 'hit_at' if k == 1 else 'cast(null as timestamp)' }} as step_{{ k }}_at
+        {{- ',' if not loop.last }}
+        {%- endfor %}
+    from attempt_hits
+    where order_mode <> 'any' and step_number = 1 and is_in_entry_period
+),
+
+anchors_2 as (
+    select * from reached_1
+),
+{%- for j in range(2, max_steps + 1) %}
+
+-- level {{ j }}: the latest exclusion (of those between a step before {{ j }} and a step from
+-- {{ j }} on) at or before each hit of step {{ j }}, for the person (exclusions first at an instant)
+exclusion_marks_{{ j }} as (
+    select
+        funnel_name,
+        person_id,
+        event_id,
+        hit_at,
+        1 as is_exclusion
+    from exclusion_hits
+    where
+        order_mode <> 'any'
+        and exclude_from_step < {{ j }}
+        and exclude_to_step >= {{ j }}
+    union all
+    select
+        funnel_name,
+        person_id,
+        event_id,
+        hit_at,
+        0 as is_exclusion
+    from step_hits
+    where order_mode <> 'any' and step_number = {{ j }}
+),
+
+last_exclusions_{{ j }} as (
+    select
+        funnel_name,
+        person_id,
+        event_id,
+        is_exclusion,
+        max(case when is_exclusion = 1 then hit_at end) over (
+            partition by funnel_name, person_id
+            order by hit_at, is_exclusion desc
+            rows between unbounded preceding and current row
+        ) as last_exclusion_at
+    from exclusion_marks_{{ j }}
+),
+
+candidates_{{ j }} as (
+    select
+        attempt_hits.*,
+        last_exclusions_{{ j }}.last_exclusion_at
+    from attempt_hits
+    left join last_exclusions_{{ j }}
+        on
+            attempt_hits.funnel_name = last_exclusions_{{ j }}.funnel_name
+            and attempt_hits.person_id = last_exclusions_{{ j }}.person_id
+            and attempt_hits.event_id = last_exclusions_{{ j }}.event_id
+            and last_exclusions_{{ j }}.is_exclusion = 0
+    where attempt_hits.order_mode <> 'any' and attempt_hits.step_number = {{ j }}
+),
+
+-- the chains that may precede step {{ j }}: one per attempt and event (the latest entry),
+-- ranked within each instant
+anchor_events_{{ j }} as (
+    select
+        *,
+        row_number() over (
+            partition by {{ attempt | join(', ') }}, event_id
+            order by entered_at desc, step_level desc
+        ) as event_rank
+    from anchors_{{ j }}
+),
+
+anchors_ranked_{{ j }} as (
+    select
+        *,
+        row_number() over (
+            partition by {{ attempt | join(', ') }}, hit_at
+            order by entered_at desc, step_level desc, event_id
+        ) as instant_rank
+    from anchor_events_{{ j }}
+    where event_rank = 1
+),
+
+instants_{{ j }} as (
+    select
+        {{ attempt | join(', ') }},
+        event_id,
+        hit_at,
+        1 as is_anchor
+    from anchors_ranked_{{ j }}
+    where instant_rank = 1
+    union all
+    select
+        {{ attempt | join(', ') }},
+        event_id,
+        hit_at,
+        0 as is_anchor
+    from candidates_{{ j }}
+),
+
+-- for each candidate: the latest instant with a chain strictly before it
+earlier_instants_{{ j }} as (
+    select
+        {{ attempt | join(', ') }},
+        event_id,
+        is_anchor,
+        max(case when is_anchor = 1 then hit_at end) over (
+            partition by {{ attempt | join(', ') }}
+            order by hit_at, is_anchor
+            rows between unbounded preceding and current row
+        ) as earlier_anchor_at
+    from instants_{{ j }}
+),
+
+-- the previous step: the best chain at the candidate's own instant that is another event,
+-- else the best chain of the latest earlier instant
+linked_{{ j }} as (
+    select
+        candidates.*,
+        case
+            when
+                same_first.event_id is not null
+                and same_first.event_id <> candidates.event_id
+                then same_first.event_id
+            when same_second.event_id is not null then same_second.event_id
+            else earlier.event_id
+        end as previous_event_id
+    from candidates_{{ j }} as candidates
+    inner join earlier_instants_{{ j }} as instants
+        on
+            {{ funnel_same_attempt('candidates', 'instants') }}
+            and candidates.event_id = instants.event_id
+            and instants.is_anchor = 0
+    left join anchors_ranked_{{ j }} as same_first
+        on
+            {{ funnel_same_attempt('candidates', 'same_first') }}
+            and candidates.hit_at = same_first.hit_at
+            and same_first.instant_rank = 1
+    left join anchors_ranked_{{ j }} as same_second
+        on
+            {{ funnel_same_attempt('candidates', 'same_second') }}
+            and candidates.hit_at = same_second.hit_at
+            and same_second.instant_rank = 2
+    left join anchors_ranked_{{ j }} as earlier
+        on
+            {{ funnel_same_attempt('instants', 'earlier') }}
+            and instants.earlier_anchor_at = earlier.hit_at
+            and earlier.instant_rank = 1
+),
+
+reached_{{ j }} as (
+    select
+        {%- for column in attempt %}
+        candidates.{{ column }},
+        {%- endfor %}
+        candidates.event_id,
+        candidates.hit_at,
+        previous_steps.entered_at,
+        {{ j }} as step_level,
+        case
+            when candidates.breakdown_step = {{ j }} then candidates.membership_grade
+            else previous_steps.breakdown_grade
+        end as breakdown_grade,
+        candidates.first_touch_channel,
+        candidates.optional_steps_mask,
+        {%- for k in range(1, max_steps + 1) %}
+        {%- if k < j %}
+        previous_steps.step_{{ k }}_at
+        {%- elif k == j %}
+        candidates.hit_at as step_{{ k }}_at
+        {%- else %}
+        cast(null as timestamp) as step_{{ k }}_at
+        {%- endif %}
+        {{- ',' if not loop.last }}
+        {%- endfor %}
+    from linked_{{ j }} as candidates
+    inner join anchors_ranked_{{ j }} as previous_steps
+        on
+            {{ funnel_same_attempt('candidates', 'previous_steps') }}
+            and candidates.previous_event_id = previous_steps.event_id
+    where
+        -- the conversion window, from the entry
+        candidates.hit_at <= {{ funnel_add_seconds(
+            'previous_steps.entered_at', 'candidates.conversion_window_seconds'
+        ) }}
+        -- the step's own window, from the previous step the journey did
+        and (
+            candidates.step_window_seconds is null
+            or candidates.hit_at <= {{ funnel_add_seconds(
+                'previous_steps.hit_at', 'candidates.step_window_seconds'
+            ) }}
+        )
+        -- strict: no other event of the person strictly between
+        and (
+            candidates.order_mode <> 'strict'
+            or candidates.previous_event_at is null
+            or previous_steps.hit_at >= candidates.previous_event_at
+        )
+        -- no exclusion at or after the previous step and at or before this one
+        and (
+            candidates.last_exclusion_at is null
+            or previous_steps.hit_at > candidates.last_exclusion_at
+        )
+),
+
+-- the chains that may precede step {{ j + 1 }}: those reaching step {{ j }}, and those that
+-- skip it when it is optional
+anchors_{{ j + 1 }} as (
+    select {{ carried | join(', ') }}, {{ step_times | join(', ') }}
+    from reached_{{ j }}
+    union all
+    select {{ carried | join(', ') }}, {{ step_times | join(', ') }}
+    from anchors_{{ j }}
+    where {{ funnel_step_in_mask('optional_steps_mask', j) }}
+),
+{%- endfor %}
+
+ordered_reached as (
+    {%- for j in range(1, max_steps + 1) %}
+    select {{ carried | join(', ') }}, {{ step_times | join(', ') }}
+    from reached_{{ j }}
+    {{- ' union all' if not loop.last }}
+    {%- endfor %}
+),
+
+-- the journey: the attempt reaching the furthest step, completed first (then the latest entry)
+ordered_journeys as (
+    select
+        *,
+        row_number() over (
+            partition by funnel_name, entry_period_start_date, person_id
+            order by step_level desc, hit_at, entered_at desc, hold_key, event_id
+        ) as journey_rank
+    from ordered_reached
+),
+
+ordered_levels as (
+    select distinct
+        funnel_name,
+        entry_period_start_date,
+        person_id,
+        step_level
+    from ordered_reached
+),
+
+ordered_steps as (
+    select
+        journeys.funnel_name,
+        journeys.entry_period_start_date,
+        journeys.person_id,
+        journeys.hold_key,
+        journeys.breakdown_grade,
+        journeys.first_touch_channel,
+        levels.step_level as step_number,
+        journeys.entered_at,
+        case levels.step_level
+            {%- for k in range(1, max_steps + 1) %}
+            when {{ k }} then journeys.step_{{ k }}_at
+            {%- endfor %}
+        end as reached_at,
+        case levels.step_level
+            {%- for k in range(2, max_steps + 1) %}
+            when {{ k }} then coalesce(
+                {%- for previous in range(k - 1, 0, -1) %}
+                journeys.step_{{ previous }}_at{{ ',' if not loop.last }}
+                {%- endfor %}
+                {%- if k == 2 %}, null{% endif %}
+            )
+            {%- endfor %}
+        end as previous_step_at
+    from ordered_journeys as journeys
+    inner join ordered_levels as levels
+        on
+            journeys.funnel_name = levels.funnel_name
+            and journeys.entry_period_start_date = levels.entry_period_start_date
+            and journeys.person_id = levels.person_id
+    where journeys.journey_rank = 1
+),
+
+-- ------------------------------------------------------------ any-order funnels
+-- the first exclusion at or after each hit, for the person
+any_marks as (
+    select
+        funnel_name,
+        person_id,
+        event_id,
+        step_number,
+        hit_at,
+        1 as is_exclusion
+    from exclusion_hits
+    where order_mode = 'any'
+    union all
+    select
+        funnel_name,
+        person_id,
+        event_id,
+        step_number,
+        hit_at,
+        0 as is_exclusion
+    from step_hits
+    where order_mode = 'any'
+),
+
+any_next_exclusions as (
+    select
+        funnel_name,
+        person_id,
+        event_id,
+        step_number,
+        is_exclusion,
+        min(case when is_exclusion = 1 then hit_at end) over (
+            partition by funnel_name, person_id
+            order by hit_at
+            range between current row and unbounded following
+        ) as next_exclusion_at
+    from any_marks
+),
+
+any_hits as (
+    select
+        attempt_hits.*,
+        next_exclusions.next_exclusion_at
+    from attempt_hits
+    left join any_next_exclusions as next_exclusions
+        on
+            attempt_hits.funnel_name = next_exclusions.funnel_name
+            and attempt_hits.person_id = next_exclusions.person_id
+            and attempt_hits.event_id = next_exclusions.event_id
+            and attempt_hits.step_number = next_exclusions.step_number
+            and next_exclusions.is_exclusion = 0
+    where attempt_hits.order_mode = 'any'
+),
+
+-- from each hit: the next hit of every step (at the same instant or later)
+any_next_steps as (
+    select
+        *,
+        {%- for s in range(1, max_steps + 1) %}
+        min(case when step_number = {{ s }} then hit_at end) over (
+            partition by {{ attempt | join(', ') }}
+            order by hit_at
+            range between current row and unbounded following
+        ) as next_step_{{ s }}_at,
+        {%- endfor %}
+        row_number() over (
+            partition by {{ attempt | join(', ') }}, event_id order by step_number
+        ) as event_row
+    from any_hits
+),
+
+-- each entry (one per event) and the end of its window: the window's end, included, or the
+-- first exclusion, excluded
+any_entries as (
+    select
+        *,
+        case
+            when
+                next_exclusion_at is not null
+                and next_exclusion_at <= {{ funnel_add_seconds('hit_at', 'conversion_window_seconds') }}
+                then next_exclusion_at
+            else {{ funnel_add_seconds('hit_at', 'conversion_window_seconds') }}
+        end as window_end_at,
+        not coalesce(
+            next_exclusion_at <= {{ funnel_add_seconds('hit_at', 'conversion_window_seconds') }},
+            false
+        ) as is_window_end_included
+    from any_next_steps
+    where is_in_entry_period and event_row = 1
+),
+
+-- the events that can fill a step, counted up to each entry's start (excluded) and end
+any_count_marks as (
+    select
+        {{ attempt | join(', ') }},
+        event_id,
+        'event' as mark_type,
+        1 as mark_order,
+        hit_at as marked_at
+    from any_next_steps
+    where event_row = 1
+    union all
+    select
+        {{ attempt | join(', ') }},
+        event_id,
+        'start' as mark_type,
+        0 as mark_order,
+        hit_at as marked_at
+    from any_entries
+    union all
+    select
+        {{ attempt | join(', ') }},
+        event_id,
+        'end' as mark_type,
+        case when is_window_end_included then 2 else 0 end as mark_order,
+        window_end_at as marked_at
+    from any_entries
+),
+
+any_running_counts as (
+    select
+        {{ attempt | join(', ') }},
+        event_id,
+        mark_type,
+        sum(case when mark_type = 'event' then 1 else 0 end) over (
+            partition by {{ attempt | join(', ') }}
+            order by marked_at, mark_order
+            rows between unbounded preceding and current row
+        ) as events_so_far
+    from any_count_marks
+),
+
+any_event_counts as (
+    select
+        {{ attempt | join(', ') }},
+        event_id,
+        max(case when mark_type = 'end' then events_so_far end)
+        - max(case when mark_type = 'start' then events_so_far end) as window_events
+    from any_running_counts
+    where mark_type <> 'event'
+    group by {{ attempt | join(', ') }}, event_id
+),
+
+any_done as (
+    select
+        entries.*,
+        counts.window_events,
+        {%- for s in range(1, max_steps + 1) %}
+        coalesce(
+            {{ s }} <= entries.step_count
+            and entries.next_step_{{ s }}_at <= entries.window_end_at
+            and (
+                entries.next_step_{{ s }}_at < entries.window_end_at
+                or entries.is_window_end_included
+            ),
+            false
+        ) as is_step_{{ s }}_done
+        {{- ',' if not loop.last }}
+        {%- endfor %}
+    from any_entries as entries
+    inner join any_event_counts as counts
+        on
+            {{ funnel_same_attempt('entries', 'counts') }}
+            and entries.event_id = counts.event_id
+),
+
+-- the order of the steps done (ties in time by step number), and the steps reached: at
+-- least the entry, at most one step per event
+any_ranked as (
+    select
+        *,
+        {%- for s in range(1, max_steps + 1) %}
+        case
+            when is_step_{{ s }}_done then
+                {%- for r in range(1, max_steps + 1) %}
+                case
+                    when
+                        is_step_{{ r }}_done
+                        and (
+                            next_step_{{ r }}_at < next_step_{{ s }}_at
+                            {%- if r <= s %}
+                            or next_step_{{ r }}_at = next_step_{{ s }}_at
+                            {%- endif %}
+                        )
+                        then 1
+                    else 0
+                end{{ ' +' if not loop.last }}
+                {%- endfor %}
+        end as step_{{ s }}_rank,
+        {%- endfor %}
+        greatest(
+            1,
+            least(
+                window_events,
+                {%- for s in range(1, max_steps + 1) %}
+                case when is_step_{{ s }}_done then 1 else 0 end{{ ' +' if not loop.last }}
+                {%- endfor %}
+            )
+        ) as steps_reached
+    from any_done
+),
+
+any_journeys as (
+    select
+        *,
+        row_number() over (
+            partition by funnel_name, entry_period_start_date, person_id
+            order by steps_reached desc, hit_at, hold_key, event_id
+        ) as journey_rank
+    from any_ranked
+),
+
+any_step_times as (
+    select
+        funnel_name,
+        entry_period_start_date,
+        person_id,
+        hold_key,
+        membership_grade as breakdown_grade,
+        first_touch_channel,
+        steps_reached,
+        hit_at as entered_at,
+        {%- for k in range(1, max_steps + 1) %}
+        least(
+            {%- for s in range(1, max_steps + 1) %}
+            case when step_{{ s }}_rank = {{ k }} then next_step_{{ s }}_at end
+            {{- ',' if not loop.last }}
+            {%- endfor %}
+        ) as step_{{ k }}_at
+        {{- ',' if not loop.last }}
+        {%- endfor %}
+    from any_journeys
+    where journey_rank = 1
+),
+
+any_steps as (
+    {%- for k in range(1, max_steps + 1) %}
+    select
+        funnel_name,
+        entry_period_start_date,
+        person_id,
+        hold_key,
+        breakdown_grade,
+        first_touch_channel,
+        {{ k }} as step_number,
+        entered_at,
+        {{ 'entered_at' if k == 1 else 'step_' ~ k ~ '_at' }} as reached_at,
+        {{ 'cast(null as timestamp)' if k == 1 else 'step_' ~ (k - 1) ~ '_at' }}
+            as previous_step_at
+    from any_step_times
+    where steps_reached >= {{ k }}
+    {{- ' union all' if not loop.last }}
+    {%- endfor %}
+),
+
+-- ------------------------------------------------------------ both
+journey_steps as (
+    select * from ordered_steps
+    union all
+    select * from any_steps
+),
+
+final as (
+    select
+        {{ composite_key([
+            'funnel_name', 'entry_period_start_date', 'person_id', 'step_number',
+        ]) }} as funnel_step_reached_id,
+        funnel_name,
+        person_id,
+        hold_key,
+        coalesce(breakdown_grade, 'not_reached') as breakdown_grade,
+        coalesce(first_touch_channel, 'unknown') as first_touch_channel,
+        step_number,
+        case
+            when reached_at is not null
+                then {{ funnel_seconds_between('entered_at', 'reached_at') }}
+        end as seconds_from_entry,
+        case
+            when reached_at is not null and previous_step_at is not null
+                then {{ funnel_seconds_between('previous_step_at', 'reached_at') }}
+        end as seconds_from_previous_step,
+        entry_period_start_date,
+        entered_at,
+        reached_at
+    from journey_steps
+)
+
+select * from final
