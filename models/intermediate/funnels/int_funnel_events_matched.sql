@@ -164,6 +164,13 @@ final as (
         graded_hits.conversion_window_seconds,
         graded_hits.step_window_seconds,
         graded_hits.window_period_span,
+        -- steps of the funnel this event matches (more than 1: repeated or nested steps)
+        case
+            when graded_hits.step_type = 'step'
+                then count(*) over (
+                    partition by graded_hits.funnel_name, graded_hits.step_type, graded_hits.event_id
+                )
+        end as event_step_count,
         {{ funnel_period_start('graded_hits.period_grain', 'graded_hits.hit_at') }}
             as hit_period_start_date,
         graded_hits.hit_at,

@@ -20,11 +20,14 @@
 {%- set max_span = checked_var('funnel_max_window_periods') %}
 {%- set attempt = funnel_attempt_columns() %}
 {%- set carried = attempt + [
-    'event_id', 'hit_at', 'entered_at', 'step_level', 'breakdown_grade',
+    'event_id', 'hit_at', 'entered_at', 'step_level', 'event_step_count', 'breakdown_grade',
     'first_touch_channel', 'optional_steps_mask',
 ] %}
 {%- set step_times = [] %}
-{%- for k in range(1, max_steps + 1) %}{% do step_times.append('step_' ~ k ~ '_at') %}{% endfor %}
+{%- for k in range(1, max_steps + 1) %}
+    {%- do step_times.append('step_' ~ k ~ '_at') %}
+    {%- do step_times.append('step_' ~ k ~ '_event_id') %}
+{%- endfor %}
 with
 
 hits as (
@@ -68,6 +71,7 @@ attempt_hits as (
         step_hits.optional_steps_mask,
         step_hits.breakdown_step,
         step_hits.step_count,
+        step_hits.event_step_count,
         step_hits.conversion_window_seconds,
         step_hits.step_window_seconds,
         step_hits.previous_event_at,
@@ -101,11 +105,14 @@ reached_1 as (
         hit_at,
         hit_at as entered_at,
         1 as step_level,
+        event_step_count,
         case when breakdown_step = 1 then membership_grade end as breakdown_grade,
         first_touch_channel,
         optional_steps_mask,
         {%- for k in range(1, max_steps + 1) %}
-        {{ 'hit_at' if k == 1 else 'cast(null as timestamp)' }} as step_{{ k }}_at
+        {{ 'hit_at' if k == 1 else 'cast(null as timestamp)' }} as step_{{ k }}_at,
+        {{ 'event_id' if k == 1 else 'cast(null as ' ~ dbt.type_string() ~ ')' }}
+            as step_{{ k }}_event_id
         {{- ',' if not loop.last }}
         {%- endfor %}
     from attempt_hits
@@ -187,7 +194,7 @@ anchors_ranked_{{ j }} as (
         *,
         row_number() over (
             partition by {{ attempt | join(', ') }}, hit_at
-            order by entered_at desc, step_level desc, event_id
+            order by entered_at desc, event_step_count, step_level desc, event_id
         ) as instant_rank
     from anchor_events_{{ j }}
     where event_rank = 1
@@ -224,17 +231,21 @@ earlier_instants_{{ j }} as (
     from instants_{{ j }}
 ),
 
--- the previous step: the best chain at the candidate's own instant that is another event,
--- else the best chain of the latest earlier instant
+-- the previous step: of the two best chains at the candidate's own instant, the first that
+-- does not use the candidate's event, else the best chain of the latest earlier instant
+-- (whose events all lie before the candidate)
 linked_{{ j }} as (
     select
         candidates.*,
         case
+            {%- for same in ['same_first', 'same_second'] %}
             when
-                same_first.event_id is not null
-                and same_first.event_id <> candidates.event_id
-                then same_first.event_id
-            when same_second.event_id is not null then same_second.event_id
+                {{ same }}.event_id is not null
+                {%- for k in range(1, j) %}
+                and coalesce({{ same }}.step_{{ k }}_event_id, '') <> candidates.event_id
+                {%- endfor %}
+                then {{ same }}.event_id
+            {%- endfor %}
             else earlier.event_id
         end as previous_event_id
     from candidates_{{ j }} as candidates
@@ -269,6 +280,7 @@ reached_{{ j }} as (
         candidates.hit_at,
         previous_steps.entered_at,
         {{ j }} as step_level,
+        candidates.event_step_count,
         case
             when candidates.breakdown_step = {{ j }} then candidates.membership_grade
             else previous_steps.breakdown_grade
@@ -277,11 +289,14 @@ reached_{{ j }} as (
         candidates.optional_steps_mask,
         {%- for k in range(1, max_steps + 1) %}
         {%- if k < j %}
-        previous_steps.step_{{ k }}_at
+        previous_steps.step_{{ k }}_at,
+        previous_steps.step_{{ k }}_event_id
         {%- elif k == j %}
-        candidates.hit_at as step_{{ k }}_at
+        candidates.hit_at as step_{{ k }}_at,
+        candidates.event_id as step_{{ k }}_event_id
         {%- else %}
-        cast(null as timestamp) as step_{{ k }}_at
+        cast(null as timestamp) as step_{{ k }}_at,
+        cast(null as {{ dbt.type_string() }}) as step_{{ k }}_event_id
         {%- endif %}
         {{- ',' if not loop.last }}
         {%- endfor %}
@@ -591,22 +606,14 @@ any_ranked as (
     from any_done
 ),
 
-any_journeys as (
-    select
-        *,
-        row_number() over (
-            partition by funnel_name, entry_period_start_date, person_id
-            order by steps_reached desc, hit_at, hold_key, event_id
-        ) as journey_rank
-    from any_ranked
-),
-
+-- the moment each entry's k-th step was done (k-th smallest moment of the steps done)
 any_step_times as (
     select
         funnel_name,
         entry_period_start_date,
         person_id,
         hold_key,
+        event_id,
         membership_grade as breakdown_grade,
         first_touch_channel,
         steps_reached,
@@ -620,8 +627,27 @@ any_step_times as (
         ) as step_{{ k }}_at
         {{- ',' if not loop.last }}
         {%- endfor %}
-    from any_journeys
-    where journey_rank = 1
+    from any_ranked
+),
+
+-- the journey: the entry reaching the most steps, completed first (then entered last)
+any_journeys as (
+    select
+        *,
+        row_number() over (
+            partition by funnel_name, entry_period_start_date, person_id
+            order by
+                steps_reached desc,
+                case steps_reached
+                    {%- for k in range(1, max_steps + 1) %}
+                    when {{ k }} then {{ 'entered_at' if k == 1 else 'step_' ~ k ~ '_at' }}
+                    {%- endfor %}
+                end,
+                entered_at desc,
+                hold_key,
+                event_id
+        ) as journey_rank
+    from any_step_times
 ),
 
 any_steps as (
@@ -638,8 +664,8 @@ any_steps as (
         {{ 'entered_at' if k == 1 else 'step_' ~ k ~ '_at' }} as reached_at,
         {{ 'cast(null as timestamp)' if k == 1 else 'step_' ~ (k - 1) ~ '_at' }}
             as previous_step_at
-    from any_step_times
-    where steps_reached >= {{ k }}
+    from any_journeys
+    where journey_rank = 1 and steps_reached >= {{ k }}
     {{- ' union all' if not loop.last }}
     {%- endfor %}
 ),
