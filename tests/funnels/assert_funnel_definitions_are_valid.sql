@@ -67,8 +67,8 @@ problems as (
     union all
     select
         funnel_name,
-        null,
-        'steps are numbered 1 to the number of steps, each once'
+        null as step_name,
+        'steps are numbered 1 to the number of steps, each once' as broken_rule
     from shapes
     where
         step_count >= 2
@@ -81,16 +81,16 @@ problems as (
     union all
     select
         funnel_name,
-        null,
-        'the conversion window is above 0'
+        null as step_name,
+        'the conversion window is above 0' as broken_rule
     from shapes
     where conversion_window is null or conversion_window <= 0
 
     union all
     select
         funnel_name,
-        null,
-        'the window spans at most var funnel_max_window_periods ({{ var_integer("funnel_max_window_periods") }}) periods (use a longer period_grain)'
+        null as step_name,
+        'the window spans at most var funnel_max_window_periods ({{ var_integer("funnel_max_window_periods") }}) periods (use a longer period_grain)' as broken_rule
     from shapes
     where
         conversion_window > 0
@@ -102,8 +102,8 @@ problems as (
     union all
     select
         shapes.funnel_name,
-        null,
-        'breakdown_step is a required step (1 in an any-order funnel)'
+        null as step_name,
+        'breakdown_step is a required step (1 in an any-order funnel)' as broken_rule
     from shapes
     left join required_steps
         on
@@ -117,7 +117,7 @@ problems as (
     select
         funnel_name,
         step_name,
-        'step_name is unique within a funnel'
+        'step_name is unique within a funnel' as broken_rule
     from step_rows
     where name_count > 1
 
@@ -125,7 +125,7 @@ problems as (
     select
         funnel_name,
         step_name,
-        'a step has a step_number, an exclusion has none'
+        'a step has a step_number, an exclusion has none' as broken_rule
     from step_rows
     where
         (step_type = 'step' and step_number is null)
@@ -135,7 +135,7 @@ problems as (
     select
         funnel_name,
         step_name,
-        'event_name lists 1 to var funnel_max_event_names ({{ var_integer("funnel_max_event_names") }}) names, none empty'
+        'event_name lists 1 to var funnel_max_event_names ({{ var_integer("funnel_max_event_names") }}) names, none empty' as broken_rule
     from step_rows
     where
         event_name_count > {{ var_integer('funnel_max_event_names') }}
@@ -148,7 +148,7 @@ problems as (
     select
         funnel_name,
         step_name,
-        'the first and the last step are required; an any-order funnel has no optional step'
+        'the first and the last step are required; an any-order funnel has no optional step' as broken_rule
     from step_rows
     where
         step_type = 'step'
@@ -159,7 +159,7 @@ problems as (
     select
         funnel_name,
         step_name,
-        'a step window is above 0, has a unit, is on a step after the first, and not in an any-order funnel'
+        'a step window is above 0, has a unit, is on a step after the first, and not in an any-order funnel' as broken_rule
     from step_rows
     where
         (step_window is not null or step_window_unit is not null)
@@ -177,7 +177,7 @@ problems as (
     select
         step_rows.funnel_name,
         step_rows.step_name,
-        'an exclusion lies between two required steps, from before to (empty in an any-order funnel)'
+        'an exclusion lies between two required steps, from before to (empty in an any-order funnel)' as broken_rule
     from step_rows
     left join required_steps as from_steps
         on
@@ -206,7 +206,7 @@ problems as (
     select
         funnel_name,
         step_name,
-        'exclude_from_step and exclude_to_step are for exclusions only'
+        'exclude_from_step and exclude_to_step are for exclusions only' as broken_rule
     from step_rows
     where
         step_type = 'step'

@@ -28,8 +28,9 @@ digits as (
 ),
 
 day_numbers as (
-    select thousands.digit * 1000 + hundreds.digit * 100 + tens.digit * 10 + units.digit
-        as day_number
+    select
+        thousands.digit * 1000 + hundreds.digit * 100 + tens.digit * 10 + units.digit
+            as day_number
     from digits as thousands
     cross join digits as hundreds
     cross join digits as tens
@@ -37,8 +38,11 @@ day_numbers as (
 ),
 
 data_days as (
-    select cast({{ dbt.dateadd('day', 'day_numbers.day_number', 'analysis_window.data_start_date') }} as date)
-        as calendar_date
+    select
+        cast(
+            {{ dbt.dateadd('day', 'day_numbers.day_number', 'analysis_window.data_start_date') }}
+            as date
+        ) as calendar_date
     from day_numbers
     cross join analysis_window
     where

@@ -25,8 +25,8 @@
 ] %}
 {%- set step_times = [] %}
 {%- for k in range(1, max_steps + 1) %}
-    {%- do step_times.append('step_' ~ k ~ '_at') %}
-    {%- do step_times.append('step_' ~ k ~ '_event_id') %}
+{%- do step_times.append('step_' ~ k ~ '_at') %}
+{%- do step_times.append('step_' ~ k ~ '_event_id') %}
 {%- endfor %}
 with
 
@@ -107,14 +107,13 @@ reached_1 as (
         1 as step_level,
         event_step_count,
         case when breakdown_step = 1 then membership_grade end as breakdown_grade,
-        first_touch_channel,
-        optional_steps_mask,
         {%- for k in range(1, max_steps + 1) %}
         {{ 'hit_at' if k == 1 else 'cast(null as timestamp)' }} as step_{{ k }}_at,
         {{ 'event_id' if k == 1 else 'cast(null as ' ~ dbt.type_string() ~ ')' }}
-            as step_{{ k }}_event_id
-        {{- ',' if not loop.last }}
+            as step_{{ k }}_event_id,
         {%- endfor %}
+        first_touch_channel,
+        optional_steps_mask
     from attempt_hits
     where order_mode <> 'any' and step_number = 1 and is_in_entry_period
 ),
@@ -157,7 +156,7 @@ last_exclusions_{{ j }} as (
         is_exclusion,
         max(case when is_exclusion = 1 then hit_at end) over (
             partition by funnel_name, person_id
-            order by hit_at, is_exclusion desc
+            order by hit_at asc, is_exclusion desc
             rows between unbounded preceding and current row
         ) as last_exclusion_at
     from exclusion_marks_{{ j }}
@@ -194,7 +193,7 @@ anchors_ranked_{{ j }} as (
         *,
         row_number() over (
             partition by {{ attempt | join(', ') }}, hit_at
-            order by entered_at desc, event_step_count, step_level desc, event_id
+            order by entered_at desc, event_step_count asc, step_level desc, event_id asc
         ) as instant_rank
     from anchor_events_{{ j }}
     where event_rank = 1
@@ -285,21 +284,20 @@ reached_{{ j }} as (
             when candidates.breakdown_step = {{ j }} then candidates.membership_grade
             else previous_steps.breakdown_grade
         end as breakdown_grade,
-        candidates.first_touch_channel,
-        candidates.optional_steps_mask,
         {%- for k in range(1, max_steps + 1) %}
         {%- if k < j %}
         previous_steps.step_{{ k }}_at,
-        previous_steps.step_{{ k }}_event_id
+        previous_steps.step_{{ k }}_event_id,
         {%- elif k == j %}
         candidates.hit_at as step_{{ k }}_at,
-        candidates.event_id as step_{{ k }}_event_id
+        candidates.event_id as step_{{ k }}_event_id,
         {%- else %}
         cast(null as timestamp) as step_{{ k }}_at,
-        cast(null as {{ dbt.type_string() }}) as step_{{ k }}_event_id
+        cast(null as {{ dbt.type_string() }}) as step_{{ k }}_event_id,
         {%- endif %}
-        {{- ',' if not loop.last }}
         {%- endfor %}
+        candidates.first_touch_channel,
+        candidates.optional_steps_mask
     from linked_{{ j }} as candidates
     inner join anchors_ranked_{{ j }} as previous_steps
         on
@@ -356,7 +354,7 @@ ordered_journeys as (
         *,
         row_number() over (
             partition by funnel_name, entry_period_start_date, person_id
-            order by step_level desc, hit_at, entered_at desc, hold_key, event_id
+            order by step_level desc, hit_at asc, entered_at desc, hold_key asc, event_id asc
         ) as journey_rank
     from ordered_reached
 ),
@@ -387,12 +385,13 @@ ordered_steps as (
         end as reached_at,
         case levels.step_level
             {%- for k in range(2, max_steps + 1) %}
-            when {{ k }} then coalesce(
-                {%- for previous in range(k - 1, 0, -1) %}
-                journeys.step_{{ previous }}_at{{ ',' if not loop.last }}
-                {%- endfor %}
-                {%- if k == 2 %}, null{% endif %}
-            )
+            when {{ k }}
+                then coalesce(
+                    {%- for previous in range(k - 1, 0, -1) %}
+                    journeys.step_{{ previous }}_at,
+                    {%- endfor %}
+                    cast(null as timestamp)
+                )
             {%- endfor %}
         end as previous_step_at
     from ordered_journeys as journeys
@@ -550,7 +549,6 @@ any_event_counts as (
 any_done as (
     select
         entries.*,
-        counts.window_events,
         {%- for s in range(1, max_steps + 1) %}
         coalesce(
             {{ s }} <= entries.step_count
@@ -560,9 +558,9 @@ any_done as (
                 or entries.is_window_end_included
             ),
             false
-        ) as is_step_{{ s }}_done
-        {{- ',' if not loop.last }}
+        ) as is_step_{{ s }}_done,
         {%- endfor %}
+        counts.window_events
     from any_entries as entries
     inner join any_event_counts as counts
         on
@@ -577,29 +575,32 @@ any_ranked as (
         *,
         {%- for s in range(1, max_steps + 1) %}
         case
-            when is_step_{{ s }}_done then
-                {%- for r in range(1, max_steps + 1) %}
-                case
-                    when
-                        is_step_{{ r }}_done
-                        and (
-                            next_step_{{ r }}_at < next_step_{{ s }}_at
-                            {%- if r <= s %}
-                            or next_step_{{ r }}_at = next_step_{{ s }}_at
-                            {%- endif %}
-                        )
-                        then 1
-                    else 0
-                end{{ ' +' if not loop.last }}
-                {%- endfor %}
+            when is_step_{{ s }}_done
+                then
+                    0
+                    {%- for r in range(1, max_steps + 1) %}
+                    + case
+                        when
+                            is_step_{{ r }}_done
+                            and (
+                                next_step_{{ r }}_at < next_step_{{ s }}_at
+                                {%- if r <= s %}
+                                or next_step_{{ r }}_at = next_step_{{ s }}_at
+                                {%- endif %}
+                            )
+                            then 1
+                        else 0
+                    end
+                    {%- endfor %}
         end as step_{{ s }}_rank,
         {%- endfor %}
         greatest(
             1,
             least(
                 window_events,
+                0
                 {%- for s in range(1, max_steps + 1) %}
-                case when is_step_{{ s }}_done then 1 else 0 end{{ ' +' if not loop.last }}
+                + case when is_step_{{ s }}_done then 1 else 0 end
                 {%- endfor %}
             )
         ) as steps_reached
@@ -617,16 +618,15 @@ any_step_times as (
         membership_grade as breakdown_grade,
         first_touch_channel,
         steps_reached,
-        hit_at as entered_at,
         {%- for k in range(1, max_steps + 1) %}
         least(
             {%- for s in range(1, max_steps + 1) %}
-            case when step_{{ s }}_rank = {{ k }} then next_step_{{ s }}_at end
-            {{- ',' if not loop.last }}
+            case when step_{{ s }}_rank = {{ k }} then next_step_{{ s }}_at end,
             {%- endfor %}
-        ) as step_{{ k }}_at
-        {{- ',' if not loop.last }}
+            cast(null as timestamp)
+        ) as step_{{ k }}_at,
         {%- endfor %}
+        hit_at as entered_at
     from any_ranked
 ),
 
@@ -642,10 +642,10 @@ any_journeys as (
                     {%- for k in range(1, max_steps + 1) %}
                     when {{ k }} then {{ 'entered_at' if k == 1 else 'step_' ~ k ~ '_at' }}
                     {%- endfor %}
-                end,
+                end asc,
                 entered_at desc,
-                hold_key,
-                event_id
+                hold_key asc,
+                event_id asc
         ) as journey_rank
     from any_step_times
 ),
