@@ -201,10 +201,13 @@ def _any_order(case: Case, attempt_hits: list[Hit], entry: Hit) -> tuple[set[int
     for hit in window:
         if hit.step not in first_at or hit.at < first_at[hit.step]:
             first_at[hit.step] = hit.at
-    events = {hit.event_id for hit in window}
+    events = sorted({(hit.at, hit.event_id) for hit in window})
     count = max(1, min(len(first_at), len(events)))
-    moments = sorted(first_at.values())
-    completion = moments[count - 1] if len(moments) >= count else entry.at
+    if count == 1:
+        return {1}, entry.at
+    # the k-th step is done at the k-th smallest first moment of the steps, and not before
+    # the k-th event (repeated steps need an event each)
+    completion = max(sorted(first_at.values())[count - 1], events[count - 1][0])
     return set(range(1, count + 1)), completion
 
 

@@ -607,27 +607,67 @@ any_ranked as (
     from any_done
 ),
 
--- the moment each entry's k-th step was done (k-th smallest moment of the steps done)
+-- the k-th event that can fill a step from each instant on (one row per event, in time order)
+any_event_leads as (
+    select
+        {{ attempt | join(', ') }},
+        event_id,
+        hit_at,
+        {%- for k in range(2, max_steps + 1) %}
+        lead(hit_at, {{ k - 1 }}) over (
+            partition by {{ attempt | join(', ') }}
+            order by hit_at asc, event_id asc
+        ) as event_{{ k }}_at,
+        {%- endfor %}
+        hit_at as event_1_at
+    from any_next_steps
+    where event_row = 1
+),
+
+any_instant_leads as (
+    select
+        {{ attempt | join(', ') }},
+        event_id,
+        {%- for k in range(1, max_steps + 1) %}
+        first_value(event_{{ k }}_at) over (
+            partition by {{ attempt | join(', ') }}, hit_at
+            order by event_id asc
+            rows between unbounded preceding and unbounded following
+        ) as event_{{ k }}_at,
+        {%- endfor %}
+        hit_at
+    from any_event_leads
+),
+
+-- the moment each entry's k-th step was done: the k-th smallest moment of the steps done,
+-- and not before the k-th event that fills them (repeated steps need an event each)
 any_step_times as (
     select
-        funnel_name,
-        entry_period_start_date,
-        person_id,
-        hold_key,
-        event_id,
-        membership_grade as breakdown_grade,
-        first_touch_channel,
-        steps_reached,
+        ranked.funnel_name,
+        ranked.entry_period_start_date,
+        ranked.person_id,
+        ranked.hold_key,
+        ranked.event_id,
+        ranked.membership_grade as breakdown_grade,
+        ranked.first_touch_channel,
+        ranked.steps_reached,
         {%- for k in range(1, max_steps + 1) %}
-        least(
-            {%- for s in range(1, max_steps + 1) %}
-            case when step_{{ s }}_rank = {{ k }} then next_step_{{ s }}_at end,
-            {%- endfor %}
-            cast(null as timestamp)
+        greatest(
+            least(
+                {%- for s in range(1, max_steps + 1) %}
+                case when ranked.step_{{ s }}_rank = {{ k }} then ranked.next_step_{{ s }}_at end,
+                {%- endfor %}
+                cast(null as timestamp)
+            ),
+            leads.event_{{ k }}_at
         ) as step_{{ k }}_at,
         {%- endfor %}
-        hit_at as entered_at
-    from any_ranked
+        ranked.hit_at as entered_at
+    from any_ranked as ranked
+    inner join any_instant_leads as leads
+        on
+            {{ funnel_same_attempt('ranked', 'leads') }}
+            and ranked.event_id = leads.event_id
 ),
 
 -- the journey: the entry reaching the most steps, completed first (then entered last)

@@ -157,21 +157,21 @@ final as (
         cast(current_period.persons as bigint) as persons,
         cast(current_period.previous_step_persons as bigint) as previous_step_persons,
         cast(current_period.conversion_rate as double) as conversion_rate,
-        cast({{ wilson_bound('current_period.persons', 'current_period.persons_entered', 'lower') }} as double)
+        cast(round({{ wilson_bound('current_period.persons', 'current_period.persons_entered', 'lower') }}, 6) as double)
             as conversion_rate_ci_lower,
-        cast({{ wilson_bound('current_period.persons', 'current_period.persons_entered', 'upper') }} as double)
+        cast(round({{ wilson_bound('current_period.persons', 'current_period.persons_entered', 'upper') }}, 6) as double)
             as conversion_rate_ci_upper,
         cast(current_period.step_conversion_rate as double) as step_conversion_rate,
-        cast({{ wilson_bound('current_period.persons', 'current_period.previous_step_persons', 'lower') }} as double)
+        cast(round({{ wilson_bound('current_period.persons', 'current_period.previous_step_persons', 'lower') }}, 6) as double)
             as step_conversion_rate_ci_lower,
-        cast({{ wilson_bound('current_period.persons', 'current_period.previous_step_persons', 'upper') }} as double)
+        cast(round({{ wilson_bound('current_period.persons', 'current_period.previous_step_persons', 'upper') }}, 6) as double)
             as step_conversion_rate_ci_upper,
-        cast(current_period.median_seconds_from_previous_step as double)
+        cast(round(current_period.median_seconds_from_previous_step, 3) as double)
             as median_seconds_from_previous_step,
-        cast(current_period.p90_seconds_from_previous_step as double)
+        cast(round(current_period.p90_seconds_from_previous_step, 3) as double)
             as p90_seconds_from_previous_step,
-        cast(current_period.median_seconds_from_entry as double) as median_seconds_from_entry,
-        cast(current_period.p90_seconds_from_entry as double) as p90_seconds_from_entry,
+        cast(round(current_period.median_seconds_from_entry, 3) as double) as median_seconds_from_entry,
+        cast(round(current_period.p90_seconds_from_entry, 3) as double) as p90_seconds_from_entry,
         cast(previous_period.persons_entered as bigint) as previous_period_persons_entered,
         cast(previous_period.persons as bigint) as previous_period_persons,
         cast(previous_period.conversion_rate as double) as previous_period_conversion_rate,
@@ -181,14 +181,14 @@ final as (
             as conversion_rate_change,
         cast(current_period.step_conversion_rate - previous_period.step_conversion_rate as double)
             as step_conversion_rate_change,
-        cast({{ two_proportion_z(
+        cast(round({{ two_proportion_z(
             'current_period.persons', 'current_period.persons_entered',
             'previous_period.persons', 'previous_period.persons_entered',
-        ) }} as double) as conversion_rate_change_z_score,
-        cast({{ normal_two_sided_p_value(two_proportion_z(
+        ) }}, 6) as double) as conversion_rate_change_z_score,
+        cast(round({{ normal_two_sided_p_value(two_proportion_z(
             'current_period.persons', 'current_period.persons_entered',
             'previous_period.persons', 'previous_period.persons_entered',
-        )) }} as double) as conversion_rate_change_p_value,
+        )) }}, 6) as double) as conversion_rate_change_p_value,
         cast(current_period.is_optional as boolean) as is_optional,
         cast(current_period.is_period_complete as boolean) as is_period_complete,
         cast(current_period.is_window_complete as boolean) as is_window_complete,
