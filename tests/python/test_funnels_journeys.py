@@ -69,6 +69,10 @@ class Case:
     instants: dict[str, set[datetime]] = field(default_factory=dict)
 
 
+#: (entry period, person) -> (steps reached, seconds from the entry to the furthest step)
+Journeys = dict[tuple[date, str], tuple[set[int], float]]
+
+
 # ------------------------------------------------------------------ periods
 
 
@@ -143,7 +147,7 @@ def _ordered_chains(case: Case, attempt_hits: list[Hit], entry: Hit) -> Iterator
     yield from extend([entry])
 
 
-def reference(case: Case) -> dict[tuple[date, str], tuple[set[int], float]]:
+def reference(case: Case) -> Journeys:
     """(entry period, person) -> (steps reached, seconds from entry to the furthest step of
     the journey)."""
     funnel = case.funnel
@@ -287,7 +291,7 @@ def load_hits(con: duckdb.DuckDBPyConnection, cases: list[Case]) -> None:
             funnel_hit_id varchar, funnel_step_id varchar, funnel_name varchar,
             step_name varchar, step_type varchar, event_id varchar, person_id varchar,
             session_id varchar, product_id varchar, hold_key varchar,
-            membership_grade varchar, first_touch_channel varchar, order_mode varchar,
+            membership_grade varchar, order_mode varchar,
             hold_constant varchar, period_grain varchar, step_number integer,
             step_count bigint, optional_steps_mask bigint, breakdown_step integer,
             exclude_from_step integer, exclude_to_step integer,
@@ -311,7 +315,7 @@ def load_hits(con: duckdb.DuckDBPyConnection, cases: list[Case]) -> None:
             rows.append((
                 f"{funnel.name}|{hit.step}|{hit.event_id}", f"{funnel.name}|{hit.step}",
                 funnel.name, str(hit.step), "exclusion" if is_exclusion else "step",
-                hit.event_id, hit.person, None, None, hit.hold_key, "none", "direct",
+                hit.event_id, hit.person, None, None, hit.hold_key, "none",
                 funnel.order_mode, "session" if funnel.hold else "none", funnel.grain,
                 None if is_exclusion else hit.step, funnel.step_count, funnel.mask, 1,
                 first, last, funnel.window,
@@ -320,12 +324,14 @@ def load_hits(con: duckdb.DuckDBPyConnection, cases: list[Case]) -> None:
                 period_start(funnel.grain, hit.at), hit.at,
                 _previous_instant(case, hit) if funnel.order_mode == "strict" else None,
             ))
-    con.executemany(f"insert into hits values ({', '.join(['?'] * 28)})", rows)
+    con.executemany(f"insert into hits values ({', '.join(['?'] * 27)})", rows)
+    con.execute("create or replace table persons (person_id varchar, first_touch_channel varchar)")
 
 
 @pytest.fixture(scope="module")
 def compiled_model(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The model's SQL compiled by dbt, reading table `hits` instead of its parent."""
+    """The model's SQL compiled by dbt, reading tables `hits` and `persons` instead of its
+    parents."""
     work = tmp_path_factory.mktemp("funnel_compile")
     env = {
         **os.environ,
@@ -340,12 +346,17 @@ def compiled_model(tmp_path_factory: pytest.TempPathFactory) -> str:
         cwd=REPO_ROOT, env=env, check=True, capture_output=True, text=True,
     )
     compiled = next((work / "target" / "compiled").rglob(f"{MODEL}.sql")).read_text()
-    parent = re.compile(r'"[^"]+"\."intermediate"\."int_funnel_events_matched"')
-    assert parent.search(compiled), "the compiled model no longer reads int_funnel_events_matched"
-    return parent.sub("hits", compiled)
+    for parent, table in (
+        ("int_funnel_events_matched", "hits"),
+        ("int_milestones_pivoted_to_persons", "persons"),
+    ):
+        relation = re.compile(rf'"[^"]+"\."intermediate"\."{parent}"')
+        assert relation.search(compiled), f"the compiled model no longer reads {parent}"
+        compiled = relation.sub(table, compiled)
+    return compiled
 
 
-def run_model(compiled: str, cases: list[Case]) -> dict[str, dict[tuple[date, str], tuple[set[int], float]]]:
+def run_model(compiled: str, cases: list[Case]) -> dict[str, Journeys]:
     con = duckdb.connect()
     try:
         load_hits(con, cases)

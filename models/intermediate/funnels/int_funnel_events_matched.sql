@@ -28,10 +28,6 @@ products as (
     select * from {{ ref('stg_shop__products') }}
 ),
 
-persons as (
-    select * from {{ ref('int_milestones_pivoted_to_persons') }}
-),
-
 grade_history as (
     select * from {{ ref('stg_shop__member_grade_history') }}
 ),
@@ -93,17 +89,15 @@ filtered_hits as (
         )
 ),
 
+-- the grade of the member the person is (rule person_id) at the moment of the hit
 graded_hits as (
     select
         filtered_hits.*,
-        persons.first_touch_channel,
         coalesce(grade_history.membership_grade, 'none') as membership_grade
     from filtered_hits
-    left join persons
-        on filtered_hits.person_id = persons.person_id
     left join grade_history
         on
-            persons.member_id = grade_history.member_id
+            filtered_hits.person_id = {{ person_id('grade_history.member_id', 'null') }}
             and filtered_hits.hit_at >= grade_history.valid_from
             and (grade_history.valid_to is null or filtered_hits.hit_at < grade_history.valid_to)
     where {{ funnel_list_matches('coalesce(grade_history.membership_grade, \'none\')', 'filtered_hits.membership_grades') }}
@@ -133,6 +127,17 @@ previous_instants as (
     from strict_person_instants
 ),
 
+-- steps of the funnel each event matches (more than 1: repeated or nested steps)
+event_step_counts as (
+    select
+        funnel_name,
+        event_id,
+        count(*) as event_step_count
+    from graded_hits
+    where step_type = 'step'
+    group by funnel_name, event_id
+),
+
 final as (
     select
         {{ composite_key(['graded_hits.funnel_step_id', 'graded_hits.event_id']) }}
@@ -151,7 +156,6 @@ final as (
             else ''
         end as hold_key,
         graded_hits.membership_grade,
-        graded_hits.first_touch_channel,
         graded_hits.order_mode,
         graded_hits.hold_constant,
         graded_hits.period_grain,
@@ -164,18 +168,17 @@ final as (
         graded_hits.conversion_window_seconds,
         graded_hits.step_window_seconds,
         graded_hits.window_period_span,
-        -- steps of the funnel this event matches (more than 1: repeated or nested steps)
-        case
-            when graded_hits.step_type = 'step'
-                then count(*) over (
-                    partition by graded_hits.funnel_name, graded_hits.step_type, graded_hits.event_id
-                )
-        end as event_step_count,
+        event_step_counts.event_step_count,
         {{ funnel_period_start('graded_hits.period_grain', 'graded_hits.hit_at') }}
             as hit_period_start_date,
         graded_hits.hit_at,
         previous_instants.previous_event_at
     from graded_hits
+    left join event_step_counts
+        on
+            graded_hits.step_type = 'step'
+            and graded_hits.funnel_name = event_step_counts.funnel_name
+            and graded_hits.event_id = event_step_counts.event_id
     left join previous_instants
         on
             graded_hits.order_mode = 'strict'

@@ -20,18 +20,19 @@
 {%- set max_span = checked_var('funnel_max_window_periods') %}
 {%- set attempt = funnel_attempt_columns() %}
 {%- set carried = attempt + [
-    'event_id', 'hit_at', 'entered_at', 'step_level', 'event_step_count', 'breakdown_grade',
-    'first_touch_channel', 'optional_steps_mask',
+    'event_id', 'hit_at', 'entered_at', 'step_level', 'event_step_count', 'instant_events',
+    'breakdown_grade',
 ] %}
-{%- set step_times = [] %}
-{%- for k in range(1, max_steps + 1) %}
-{%- do step_times.append('step_' ~ k ~ '_at') %}
-{%- do step_times.append('step_' ~ k ~ '_event_id') %}
-{%- endfor %}
+{%- for k in range(1, max_steps + 1) %}{% do carried.append('step_' ~ k ~ '_at') %}{% endfor %}
+{%- do carried.append('optional_steps_mask') %}
 with
 
 hits as (
     select * from {{ ref('int_funnel_events_matched') }}
+),
+
+persons as (
+    select * from {{ ref('int_milestones_pivoted_to_persons') }}
 ),
 
 step_hits as (
@@ -67,7 +68,6 @@ attempt_hits as (
         step_hits.step_number,
         step_hits.order_mode,
         step_hits.membership_grade,
-        step_hits.first_touch_channel,
         step_hits.optional_steps_mask,
         step_hits.breakdown_step,
         step_hits.step_count,
@@ -106,13 +106,11 @@ reached_1 as (
         hit_at as entered_at,
         1 as step_level,
         event_step_count,
+        ';' || event_id || ';' as instant_events,
         case when breakdown_step = 1 then membership_grade end as breakdown_grade,
         {%- for k in range(1, max_steps + 1) %}
         {{ 'hit_at' if k == 1 else 'cast(null as timestamp)' }} as step_{{ k }}_at,
-        {{ 'event_id' if k == 1 else 'cast(null as ' ~ dbt.type_string() ~ ')' }}
-            as step_{{ k }}_event_id,
         {%- endfor %}
-        first_touch_channel,
         optional_steps_mask
     from attempt_hits
     where order_mode <> 'any' and step_number = 1 and is_in_entry_period
@@ -162,112 +160,141 @@ last_exclusions_{{ j }} as (
     from exclusion_marks_{{ j }}
 ),
 
-candidates_{{ j }} as (
-    select
-        attempt_hits.*,
-        last_exclusions_{{ j }}.last_exclusion_at
-    from attempt_hits
-    left join last_exclusions_{{ j }}
-        on
-            attempt_hits.funnel_name = last_exclusions_{{ j }}.funnel_name
-            and attempt_hits.person_id = last_exclusions_{{ j }}.person_id
-            and attempt_hits.event_id = last_exclusions_{{ j }}.event_id
-            and last_exclusions_{{ j }}.is_exclusion = 0
-    where attempt_hits.order_mode <> 'any' and attempt_hits.step_number = {{ j }}
-),
-
--- the chains that may precede step {{ j }}: one per attempt and event (the latest entry),
--- ranked within each instant
-anchor_events_{{ j }} as (
-    select
-        *,
-        row_number() over (
-            partition by {{ attempt | join(', ') }}, event_id
-            order by entered_at desc, step_level desc
-        ) as event_rank
-    from anchors_{{ j }}
-),
-
-anchors_ranked_{{ j }} as (
-    select
-        *,
-        row_number() over (
-            partition by {{ attempt | join(', ') }}, hit_at
-            order by entered_at desc, event_step_count asc, step_level desc, event_id asc
-        ) as instant_rank
-    from anchor_events_{{ j }}
-    where event_rank = 1
-),
-
-instants_{{ j }} as (
+-- the chains that may precede step {{ j }} (anchors) and the hits of step {{ j }} (candidates)
+-- in one order per attempt: by instant, anchors before candidates, and within an instant the
+-- best anchor last (latest entry, then an event filling fewer steps, then the deeper chain);
+-- anchor_seq numbers the anchors, so a candidate's is the best anchor at or before it
+sequence_{{ j }} as (
     select
         {{ attempt | join(', ') }},
         event_id,
         hit_at,
-        1 as is_anchor
-    from anchors_ranked_{{ j }}
-    where instant_rank = 1
+        1 as is_anchor,
+        entered_at,
+        step_level,
+        event_step_count,
+        instant_events,
+        breakdown_grade,
+        {%- for k in range(1, max_steps + 1) %}
+        step_{{ k }}_at,
+        {%- endfor %}
+        cast(null as bigint) as conversion_window_seconds,
+        cast(null as bigint) as step_window_seconds,
+        cast(null as {{ dbt.type_string() }}) as order_mode,
+        cast(null as timestamp) as previous_event_at,
+        cast(null as timestamp) as last_exclusion_at,
+        cast(null as integer) as breakdown_step,
+        cast(null as {{ dbt.type_string() }}) as membership_grade,
+        optional_steps_mask
+    from anchors_{{ j }}
     union all
     select
-        {{ attempt | join(', ') }},
-        event_id,
-        hit_at,
-        0 as is_anchor
-    from candidates_{{ j }}
+        {%- for column in attempt %}
+        candidates.{{ column }},
+        {%- endfor %}
+        candidates.event_id,
+        candidates.hit_at,
+        0 as is_anchor,
+        cast(null as timestamp) as entered_at,
+        {{ j }} as step_level,
+        candidates.event_step_count,
+        cast(null as {{ dbt.type_string() }}) as instant_events,
+        cast(null as {{ dbt.type_string() }}) as breakdown_grade,
+        {%- for k in range(1, max_steps + 1) %}
+        cast(null as timestamp) as step_{{ k }}_at,
+        {%- endfor %}
+        candidates.conversion_window_seconds,
+        candidates.step_window_seconds,
+        candidates.order_mode,
+        candidates.previous_event_at,
+        exclusions.last_exclusion_at,
+        candidates.breakdown_step,
+        candidates.membership_grade,
+        candidates.optional_steps_mask
+    from attempt_hits as candidates
+    left join last_exclusions_{{ j }} as exclusions
+        on
+            candidates.funnel_name = exclusions.funnel_name
+            and candidates.person_id = exclusions.person_id
+            and candidates.event_id = exclusions.event_id
+            and exclusions.is_exclusion = 0
+    where candidates.order_mode <> 'any' and candidates.step_number = {{ j }}
 ),
 
--- for each candidate: the latest instant with a chain strictly before it
-earlier_instants_{{ j }} as (
+sequenced_{{ j }} as (
+    select
+        *,
+        sum(is_anchor) over (
+            partition by {{ attempt | join(', ') }}
+            order by
+                hit_at asc,
+                is_anchor desc,
+                entered_at asc,
+                event_step_count desc,
+                step_level asc,
+                event_id desc
+            rows between unbounded preceding and current row
+        ) as anchor_seq
+    from sequence_{{ j }}
+),
+
+anchors_numbered_{{ j }} as (
+    select * from sequenced_{{ j }}
+    where is_anchor = 1
+),
+
+instant_anchors_{{ j }} as (
     select
         {{ attempt | join(', ') }},
-        event_id,
-        is_anchor,
-        max(case when is_anchor = 1 then hit_at end) over (
-            partition by {{ attempt | join(', ') }}
-            order by hit_at, is_anchor
-            rows between unbounded preceding and current row
-        ) as earlier_anchor_at
-    from instants_{{ j }}
+        hit_at,
+        max(anchor_seq) as best_anchor_seq,
+        count(*) as anchor_count
+    from anchors_numbered_{{ j }}
+    group by {{ attempt | join(', ') }}, hit_at
 ),
 
--- the previous step: of the two best chains at the candidate's own instant, the first that
--- does not use the candidate's event, else the best chain of the latest earlier instant
--- (whose events all lie before the candidate)
+-- the previous step: of the two best anchors at the candidate's own instant, the first whose
+-- chain at that instant does not use the candidate's event, else the best anchor of the
+-- latest earlier instant (whose events all lie before the candidate)
 linked_{{ j }} as (
     select
         candidates.*,
         case
-            {%- for same in ['same_first', 'same_second'] %}
             when
-                {{ same }}.event_id is not null
-                {%- for k in range(1, j) %}
-                and coalesce({{ same }}.step_{{ k }}_event_id, '') <> candidates.event_id
-                {%- endfor %}
-                then {{ same }}.event_id
-            {%- endfor %}
-            else earlier.event_id
-        end as previous_event_id
-    from candidates_{{ j }} as candidates
-    inner join earlier_instants_{{ j }} as instants
+                first_anchors.anchor_seq is not null
+                and {{ dbt.position(
+                    "';' || candidates.event_id || ';'", 'first_anchors.instant_events'
+                ) }} = 0
+                then first_anchors.anchor_seq
+            when
+                second_anchors.anchor_seq is not null
+                and {{ dbt.position(
+                    "';' || candidates.event_id || ';'", 'second_anchors.instant_events'
+                ) }} = 0
+                then second_anchors.anchor_seq
+            else earlier_anchors.anchor_seq
+        end as previous_anchor_seq
+    from sequenced_{{ j }} as candidates
+    left join instant_anchors_{{ j }} as instants
         on
             {{ funnel_same_attempt('candidates', 'instants') }}
-            and candidates.event_id = instants.event_id
-            and instants.is_anchor = 0
-    left join anchors_ranked_{{ j }} as same_first
+            and candidates.hit_at = instants.hit_at
+    left join anchors_numbered_{{ j }} as first_anchors
         on
-            {{ funnel_same_attempt('candidates', 'same_first') }}
-            and candidates.hit_at = same_first.hit_at
-            and same_first.instant_rank = 1
-    left join anchors_ranked_{{ j }} as same_second
+            {{ funnel_same_attempt('candidates', 'first_anchors') }}
+            and instants.best_anchor_seq = first_anchors.anchor_seq
+    left join anchors_numbered_{{ j }} as second_anchors
         on
-            {{ funnel_same_attempt('candidates', 'same_second') }}
-            and candidates.hit_at = same_second.hit_at
-            and same_second.instant_rank = 2
-    left join anchors_ranked_{{ j }} as earlier
+            {{ funnel_same_attempt('candidates', 'second_anchors') }}
+            and instants.best_anchor_seq - 1 = second_anchors.anchor_seq
+            and candidates.hit_at = second_anchors.hit_at
+    left join anchors_numbered_{{ j }} as earlier_anchors
         on
-            {{ funnel_same_attempt('instants', 'earlier') }}
-            and instants.earlier_anchor_at = earlier.hit_at
-            and earlier.instant_rank = 1
+            {{ funnel_same_attempt('candidates', 'earlier_anchors') }}
+            and coalesce(
+                instants.best_anchor_seq - instants.anchor_count, candidates.anchor_seq
+            ) = earlier_anchors.anchor_seq
+    where candidates.is_anchor = 0
 ),
 
 reached_{{ j }} as (
@@ -281,28 +308,29 @@ reached_{{ j }} as (
         {{ j }} as step_level,
         candidates.event_step_count,
         case
+            when previous_steps.hit_at = candidates.hit_at
+                then previous_steps.instant_events || candidates.event_id || ';'
+            else ';' || candidates.event_id || ';'
+        end as instant_events,
+        case
             when candidates.breakdown_step = {{ j }} then candidates.membership_grade
             else previous_steps.breakdown_grade
         end as breakdown_grade,
         {%- for k in range(1, max_steps + 1) %}
         {%- if k < j %}
         previous_steps.step_{{ k }}_at,
-        previous_steps.step_{{ k }}_event_id,
         {%- elif k == j %}
         candidates.hit_at as step_{{ k }}_at,
-        candidates.event_id as step_{{ k }}_event_id,
         {%- else %}
         cast(null as timestamp) as step_{{ k }}_at,
-        cast(null as {{ dbt.type_string() }}) as step_{{ k }}_event_id,
         {%- endif %}
         {%- endfor %}
-        candidates.first_touch_channel,
         candidates.optional_steps_mask
     from linked_{{ j }} as candidates
-    inner join anchors_ranked_{{ j }} as previous_steps
+    inner join anchors_numbered_{{ j }} as previous_steps
         on
             {{ funnel_same_attempt('candidates', 'previous_steps') }}
-            and candidates.previous_event_id = previous_steps.event_id
+            and candidates.previous_anchor_seq = previous_steps.anchor_seq
     where
         -- the conversion window, from the entry
         candidates.hit_at <= {{ funnel_add_seconds(
@@ -331,10 +359,10 @@ reached_{{ j }} as (
 -- the chains that may precede step {{ j + 1 }}: those reaching step {{ j }}, and those that
 -- skip it when it is optional
 anchors_{{ j + 1 }} as (
-    select {{ carried | join(', ') }}, {{ step_times | join(', ') }}
+    select {{ carried | join(', ') }}
     from reached_{{ j }}
     union all
-    select {{ carried | join(', ') }}, {{ step_times | join(', ') }}
+    select {{ carried | join(', ') }}
     from anchors_{{ j }}
     where {{ funnel_step_in_mask('optional_steps_mask', j) }}
 ),
@@ -342,16 +370,19 @@ anchors_{{ j + 1 }} as (
 
 ordered_reached as (
     {%- for j in range(1, max_steps + 1) %}
-    select {{ carried | join(', ') }}, {{ step_times | join(', ') }}
+    select {{ carried | join(', ') }}
     from reached_{{ j }}
     {{- ' union all' if not loop.last }}
     {%- endfor %}
 ),
 
--- the journey: the attempt reaching the furthest step, completed first (then the latest entry)
-ordered_journeys as (
+-- the journey: the attempt reaching the furthest step, completed first (then the latest
+-- entry), ranked on the few columns that decide it
+ordered_ends as (
     select
-        *,
+        {{ attempt | join(', ') }},
+        event_id,
+        step_level,
         row_number() over (
             partition by funnel_name, entry_period_start_date, person_id
             order by step_level desc, hit_at asc, entered_at desc, hold_key asc, event_id asc
@@ -359,13 +390,25 @@ ordered_journeys as (
     from ordered_reached
 ),
 
+ordered_journeys as (
+    select reached.*
+    from ordered_reached as reached
+    inner join ordered_ends as ends
+        on
+            {{ funnel_same_attempt('reached', 'ends') }}
+            and reached.event_id = ends.event_id
+            and reached.step_level = ends.step_level
+    where ends.journey_rank = 1
+),
+
 ordered_levels as (
-    select distinct
+    select
         funnel_name,
         entry_period_start_date,
         person_id,
         step_level
     from ordered_reached
+    group by funnel_name, entry_period_start_date, person_id, step_level
 ),
 
 ordered_steps as (
@@ -375,7 +418,6 @@ ordered_steps as (
         journeys.person_id,
         journeys.hold_key,
         journeys.breakdown_grade,
-        journeys.first_touch_channel,
         levels.step_level as step_number,
         journeys.entered_at,
         case levels.step_level
@@ -400,7 +442,6 @@ ordered_steps as (
             journeys.funnel_name = levels.funnel_name
             and journeys.entry_period_start_date = levels.entry_period_start_date
             and journeys.person_id = levels.person_id
-    where journeys.journey_rank = 1
 ),
 
 -- ------------------------------------------------------------ any-order funnels
@@ -649,7 +690,6 @@ any_step_times as (
         ranked.hold_key,
         ranked.event_id,
         ranked.membership_grade as breakdown_grade,
-        ranked.first_touch_channel,
         ranked.steps_reached,
         {%- for k in range(1, max_steps + 1) %}
         greatest(
@@ -698,7 +738,6 @@ any_steps as (
         person_id,
         hold_key,
         breakdown_grade,
-        first_touch_channel,
         {{ k }} as step_number,
         entered_at,
         {{ 'entered_at' if k == 1 else 'step_' ~ k ~ '_at' }} as reached_at,
@@ -720,26 +759,31 @@ journey_steps as (
 final as (
     select
         {{ composite_key([
-            'funnel_name', 'entry_period_start_date', 'person_id', 'step_number',
+            'journey_steps.funnel_name', 'journey_steps.entry_period_start_date',
+            'journey_steps.person_id', 'journey_steps.step_number',
         ]) }} as funnel_step_reached_id,
-        funnel_name,
-        person_id,
-        hold_key,
-        coalesce(breakdown_grade, 'not_reached') as breakdown_grade,
-        coalesce(first_touch_channel, 'unknown') as first_touch_channel,
-        step_number,
+        journey_steps.funnel_name,
+        journey_steps.person_id,
+        journey_steps.hold_key,
+        coalesce(journey_steps.breakdown_grade, 'not_reached') as breakdown_grade,
+        coalesce(persons.first_touch_channel, 'unknown') as first_touch_channel,
+        journey_steps.step_number,
         case
-            when reached_at is not null
-                then {{ funnel_seconds_between('entered_at', 'reached_at') }}
+            when journey_steps.reached_at is not null
+                then {{ funnel_seconds_between('journey_steps.entered_at', 'journey_steps.reached_at') }}
         end as seconds_from_entry,
         case
-            when reached_at is not null and previous_step_at is not null
-                then {{ funnel_seconds_between('previous_step_at', 'reached_at') }}
+            when journey_steps.reached_at is not null and journey_steps.previous_step_at is not null
+                then {{ funnel_seconds_between(
+                    'journey_steps.previous_step_at', 'journey_steps.reached_at'
+                ) }}
         end as seconds_from_previous_step,
-        entry_period_start_date,
-        entered_at,
-        reached_at
+        journey_steps.entry_period_start_date,
+        journey_steps.entered_at,
+        journey_steps.reached_at
     from journey_steps
+    left join persons
+        on journey_steps.person_id = persons.person_id
 )
 
 select * from final
