@@ -164,19 +164,27 @@ last_exclusions_{{ j }} as (
 -- in one order per attempt: by instant, anchors before candidates, and within an instant the
 -- best anchor last (latest entry, then an event filling fewer steps, then the deeper chain);
 -- anchor_seq numbers the anchors, so a candidate's is the best anchor at or before it
+attempts_{{ j }} as (
+    select distinct {{ attempt | join(', ') }}
+    from attempt_hits
+    where order_mode <> 'any' and step_number = {{ j }}
+),
+
 sequence_{{ j }} as (
     select
-        {{ attempt | join(', ') }},
-        event_id,
-        hit_at,
+        {%- for column in attempt %}
+        anchors.{{ column }},
+        {%- endfor %}
+        anchors.event_id,
+        anchors.hit_at,
         1 as is_anchor,
-        entered_at,
-        step_level,
-        event_step_count,
-        instant_events,
-        breakdown_grade,
+        anchors.entered_at,
+        anchors.step_level,
+        anchors.event_step_count,
+        anchors.instant_events,
+        anchors.breakdown_grade,
         {%- for k in range(1, max_steps + 1) %}
-        step_{{ k }}_at,
+        anchors.step_{{ k }}_at,
         {%- endfor %}
         cast(null as bigint) as conversion_window_seconds,
         cast(null as bigint) as step_window_seconds,
@@ -185,8 +193,11 @@ sequence_{{ j }} as (
         cast(null as timestamp) as last_exclusion_at,
         cast(null as integer) as breakdown_step,
         cast(null as {{ dbt.type_string() }}) as membership_grade,
-        optional_steps_mask
-    from anchors_{{ j }}
+        anchors.optional_steps_mask
+    from anchors_{{ j }} as anchors
+    -- only attempts with a hit of step {{ j }} can go on
+    inner join attempts_{{ j }} as attempts
+        on {{ funnel_same_attempt('anchors', 'attempts') }}
     union all
     select
         {%- for column in attempt %}
@@ -376,72 +387,123 @@ ordered_reached as (
     {%- endfor %}
 ),
 
--- the journey: the attempt reaching the furthest step, completed first (then the latest
--- entry), ranked on the few columns that decide it
-ordered_ends as (
-    select
-        {{ attempt | join(', ') }},
-        event_id,
-        step_level,
-        row_number() over (
-            partition by funnel_name, entry_period_start_date, person_id
-            order by step_level desc, hit_at asc, entered_at desc, hold_key asc, event_id asc
-        ) as journey_rank
-    from ordered_reached
-),
-
-ordered_journeys as (
-    select reached.*
-    from ordered_reached as reached
-    inner join ordered_ends as ends
-        on
-            {{ funnel_same_attempt('reached', 'ends') }}
-            and reached.event_id = ends.event_id
-            and reached.step_level = ends.step_level
-    where ends.journey_rank = 1
-),
-
-ordered_levels as (
+-- the journey: the attempt reaching the furthest step, completed first, then entered last
+-- (then a fixed order of hold key and event): aggregates and equi-joins, no window
+ordered_furthest as (
     select
         funnel_name,
         entry_period_start_date,
         person_id,
-        step_level
+        {%- for k in range(1, max_steps + 1) %}
+        max(case when step_level = {{ k }} then 1 else 0 end) as has_step_{{ k }},
+        {%- endfor %}
+        max(step_level) as step_level
     from ordered_reached
-    group by funnel_name, entry_period_start_date, person_id, step_level
+    group by funnel_name, entry_period_start_date, person_id
 ),
 
+ordered_furthest_hits as (
+    select reached.*
+    from ordered_reached as reached
+    inner join ordered_furthest as furthest
+        on
+            reached.funnel_name = furthest.funnel_name
+            and reached.entry_period_start_date = furthest.entry_period_start_date
+            and reached.person_id = furthest.person_id
+            and reached.step_level = furthest.step_level
+),
+
+ordered_first_completions as (
+    select
+        funnel_name,
+        entry_period_start_date,
+        person_id,
+        min(hit_at) as hit_at
+    from ordered_furthest_hits
+    group by funnel_name, entry_period_start_date, person_id
+),
+
+-- the first completions entered last, and of those one by a fixed order of hold key and event
+ordered_completions as (
+    select furthest_hits.*
+    from ordered_furthest_hits as furthest_hits
+    inner join ordered_first_completions as completions
+        on
+            furthest_hits.funnel_name = completions.funnel_name
+            and furthest_hits.entry_period_start_date = completions.entry_period_start_date
+            and furthest_hits.person_id = completions.person_id
+            and furthest_hits.hit_at = completions.hit_at
+),
+
+ordered_latest_entries as (
+    select
+        funnel_name,
+        entry_period_start_date,
+        person_id,
+        max(entered_at) as entered_at
+    from ordered_completions
+    group by funnel_name, entry_period_start_date, person_id
+),
+
+ordered_ends as (
+    select
+        completions.funnel_name,
+        completions.entry_period_start_date,
+        completions.person_id,
+        min({{ composite_key(['completions.hold_key', 'completions.event_id']) }}) as end_key
+    from ordered_completions as completions
+    inner join ordered_latest_entries as latest
+        on
+            completions.funnel_name = latest.funnel_name
+            and completions.entry_period_start_date = latest.entry_period_start_date
+            and completions.person_id = latest.person_id
+            and completions.entered_at = latest.entered_at
+    group by completions.funnel_name, completions.entry_period_start_date, completions.person_id
+),
+
+ordered_journeys as (
+    select completions.*
+    from ordered_completions as completions
+    inner join ordered_ends as ends
+        on
+            completions.funnel_name = ends.funnel_name
+            and completions.entry_period_start_date = ends.entry_period_start_date
+            and completions.person_id = ends.person_id
+            and {{ composite_key(['completions.hold_key', 'completions.event_id']) }} = ends.end_key
+),
+
+-- one row per step the journey reached (any of its chains: an optional step counts when done
+-- in order), with the moments of the journey's own chain
 ordered_steps as (
+    {%- for k in range(1, max_steps + 1) %}
     select
         journeys.funnel_name,
         journeys.entry_period_start_date,
         journeys.person_id,
         journeys.hold_key,
         journeys.breakdown_grade,
-        levels.step_level as step_number,
+        {{ k }} as step_number,
         journeys.entered_at,
-        case levels.step_level
-            {%- for k in range(1, max_steps + 1) %}
-            when {{ k }} then journeys.step_{{ k }}_at
+        journeys.step_{{ k }}_at as reached_at,
+        {%- if k == 1 %}
+        cast(null as timestamp) as previous_step_at
+        {%- else %}
+        coalesce(
+            {%- for previous in range(k - 1, 0, -1) %}
+            journeys.step_{{ previous }}_at,
             {%- endfor %}
-        end as reached_at,
-        case levels.step_level
-            {%- for k in range(2, max_steps + 1) %}
-            when {{ k }}
-                then coalesce(
-                    {%- for previous in range(k - 1, 0, -1) %}
-                    journeys.step_{{ previous }}_at,
-                    {%- endfor %}
-                    cast(null as timestamp)
-                )
-            {%- endfor %}
-        end as previous_step_at
+            cast(null as timestamp)
+        ) as previous_step_at
+        {%- endif %}
     from ordered_journeys as journeys
-    inner join ordered_levels as levels
+    inner join ordered_furthest as furthest
         on
-            journeys.funnel_name = levels.funnel_name
-            and journeys.entry_period_start_date = levels.entry_period_start_date
-            and journeys.person_id = levels.person_id
+            journeys.funnel_name = furthest.funnel_name
+            and journeys.entry_period_start_date = furthest.entry_period_start_date
+            and journeys.person_id = furthest.person_id
+    where furthest.has_step_{{ k }} = 1
+    {{- ' union all' if not loop.last }}
+    {%- endfor %}
 ),
 
 -- ------------------------------------------------------------ any-order funnels
