@@ -195,3 +195,15 @@ def test_each_rule_names_the_funnel_step_and_rule(compiled_test: str, case: str)
         funnel == "f" and found_step == step and found_rule.startswith(rule)
         for funnel, found_step, found_rule in found
     ), f"{case}: expected ({step!r}, {rule!r}...), got {found}"
+
+
+def test_the_readme_example_is_valid(compiled_test: str) -> None:
+    """README "Funnels as configuration" shows how to add a funnel: its rows are valid."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    blocks = [
+        block for block in readme.split("```")
+        if block.lstrip("\n").startswith("funnel_name,funnel_label")
+    ]
+    assert blocks, "README has no example funnel definition"
+    definitions, steps = blocks[0].strip("\n").split("\n\n")
+    assert problems(compiled_test, definitions + "\n", steps + "\n") == set()
