@@ -6,16 +6,20 @@
 --
 -- Ordered and strict funnels, level by level (a Jinja loop up to var funnel_max_steps): a hit
 -- of step j is reached when some chain of hits of steps 1..j ends in it with every window,
--- exclusion and order rule kept. Of all chains ending at a hit, the one with the latest entry
--- is kept (it satisfies every rule any other does: each rule is a lower bound on the entry or
--- on the previous step's moment), and its previous step is the latest reached hit of step
--- j - 1 (or of an earlier step, past optional ones) at or before it, another event than
--- itself. Each level is a few window functions and equi-joins over the hits of two steps of
--- each attempt: no self-join, linear in hits after sorting.
+-- exclusion and order rule kept. Of the chains ending at a hit, one with the latest entry is
+-- kept: every rule is a lower bound on the entry or on the previous step's moment, so it
+-- keeps whatever any other chain keeps. Its previous step is the best chain (latest entry)
+-- at the latest instant at or before the hit among those of step j - 1 (or of an earlier
+-- step, past optional ones), one that does not use the hit's own event: a chain carries the
+-- events it used at its last instant (instant_events), and of two at the hit's own instant
+-- the first that does not hold the event is taken, else the best of the instant before.
+-- Each level is one running count (a window over the hits of two steps of each attempt that
+-- has a hit of step j), one aggregate and equi-joins: no self-join, linear in hits after a
+-- sort.
 -- Any-order funnels: from each entry, the steps with a hit within the window (window
 -- functions looking forward), capped by the events that fill them.
 -- The journey of a person in a period is their attempt that reaches furthest (then the
--- earliest completion); its moments give the times to convert.
+-- earliest completion, then the latest entry); its moments give the times to convert.
 {%- set max_steps = checked_var('funnel_max_steps') %}
 {%- set max_span = checked_var('funnel_max_window_periods') %}
 {%- set attempt = funnel_attempt_columns() %}
