@@ -20,7 +20,8 @@ events as (
     where not is_bot
 ),
 
-touched_devices as (
+-- read on incremental runs only
+touched_devices as (  -- noqa: ST03
     select * from {{ ref('int_devices_touched_by_run') }}
 ),
 

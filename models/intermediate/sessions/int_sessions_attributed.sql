@@ -27,7 +27,8 @@ devices as (
     where not is_bot_device
 ),
 
-touched_devices as (
+-- read on incremental runs only
+touched_devices as (  -- noqa: ST03
     select * from {{ ref('int_devices_touched_by_run') }}
 ),
 

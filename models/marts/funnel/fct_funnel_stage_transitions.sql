@@ -23,7 +23,8 @@ funnel_stages as (
     select * from {{ ref('funnel_stages') }}
 ),
 
-touched_persons as (
+-- read on incremental runs only
+touched_persons as (  -- noqa: ST03
     select * from {{ ref('int_persons_touched_by_run') }}
 ),
 

@@ -17,7 +17,8 @@ sessions as (
     select * from {{ ref('int_sessions_attributed') }}
 ),
 
-touched_devices as (
+-- read on incremental runs only
+touched_devices as (  -- noqa: ST03
     select * from {{ ref('int_devices_touched_by_run') }}
 ),
 
