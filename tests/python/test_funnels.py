@@ -8,9 +8,12 @@ from __future__ import annotations
 from collections import defaultdict
 
 import duckdb
+import pytest
 
 from shopfunnel import report
 from test_funnels_journeys import Case, Funnel, Hit, reference, shares_an_instant
+
+pytestmark = pytest.mark.e2e
 
 SHIPPED = {
     "signup_after_benefit_page",

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import subprocess
 from pathlib import Path
 
 import duckdb
 import pytest
+
+from funnel_sql import compiled_sql
+
+pytestmark = pytest.mark.slow
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEST = "assert_funnel_definitions_are_valid"
@@ -34,20 +36,8 @@ STEP_TYPES = {
 
 
 @pytest.fixture(scope="module")
-def compiled_test(tmp_path_factory: pytest.TempPathFactory) -> str:
-    work = tmp_path_factory.mktemp("funnel_definitions")
-    env = {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(REPO_ROOT),
-        "DUCKDB_PATH": str(work / "compile.duckdb"),
-        "DBT_TARGET_PATH": str(work / "target"),
-        "DBT_LOG_PATH": str(work / "logs"),
-    }
-    subprocess.run(
-        [str(REPO_ROOT / ".venv" / "bin" / "dbt"), "compile", "--select", TEST, "--quiet"],
-        cwd=REPO_ROOT, env=env, check=True, capture_output=True, text=True,
-    )
-    sql = next((work / "target" / "compiled").rglob(f"{TEST}.sql")).read_text()
+def compiled_test() -> str:
+    sql = compiled_sql(TEST)
     for seed in ("funnel_definitions", "funnel_steps"):
         relation = re.compile(rf'"[^"]+"\."seeds"\."{seed}"')
         assert relation.search(sql), f"the compiled test no longer reads seed {seed}"

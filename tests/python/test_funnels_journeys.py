@@ -15,20 +15,20 @@ windows across period boundaries.
 from __future__ import annotations
 
 import itertools
-import os
 import random
 import re
-import subprocess
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import duckdb
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from funnel_sql import compiled_sql
+
+pytestmark = pytest.mark.slow
+
 MODEL = "int_funnel_steps_reached"
 # four hours before midnight ending a month (and a day), or a week (and a day)
 BASES = (datetime(2026, 1, 31, 20, 0, 0), datetime(2026, 2, 1, 20, 0, 0))
@@ -329,23 +329,10 @@ def load_hits(con: duckdb.DuckDBPyConnection, cases: list[Case]) -> None:
 
 
 @pytest.fixture(scope="module")
-def compiled_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+def compiled_model() -> str:
     """The model's SQL compiled by dbt, reading tables `hits` and `persons` instead of its
     parents."""
-    work = tmp_path_factory.mktemp("funnel_compile")
-    env = {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(REPO_ROOT),
-        "DUCKDB_PATH": str(work / "compile.duckdb"),
-        "DBT_TARGET_PATH": str(work / "target"),
-        "DBT_LOG_PATH": str(work / "logs"),
-    }
-    dbt = REPO_ROOT / ".venv" / "bin" / "dbt"
-    subprocess.run(
-        [str(dbt), "compile", "--select", MODEL, "--quiet"],
-        cwd=REPO_ROOT, env=env, check=True, capture_output=True, text=True,
-    )
-    compiled = next((work / "target" / "compiled").rglob(f"{MODEL}.sql")).read_text()
+    compiled = compiled_sql(MODEL)
     for parent, table in (
         ("int_funnel_events_matched", "hits"),
         ("int_milestones_pivoted_to_persons", "persons"),
