@@ -45,6 +45,9 @@
         'holdout_seed': 'integer',
         'lift_window_days': 'integer',
         'raw_contract': 'raw_contract',
+        'funnel_max_steps': 'integer',
+        'funnel_max_window_periods': 'integer',
+        'funnel_max_event_names': 'integer',
     }) }}
 {%- endmacro %}
 
