@@ -1,3 +1,4 @@
--- One row per ecommerce_transaction entity of an event (docs block snowplow_export): read from its shredded
--- table when the export has one, else from the events' wide-row column, deduplicated and typed.
+-- The transaction entity of each event (id, revenue, currency, payment, discount, ...),
+-- from the shredded table when the export has one, else from the events' contexts column;
+-- deduplicated and typed (docs block snowplow_export).
 {{ snowplow_entity_query('ecommerce_transaction') }}

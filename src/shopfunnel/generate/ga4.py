@@ -25,8 +25,10 @@ How each hit is written (the adapter reads it back the same way):
 * UTM columns -> ``collected_traffic_source.manual_source``, ``manual_medium``,
   ``manual_campaign_name``, ``manual_term`` (null where the shop's tracker left them empty);
 * ``product_id`` -> ``items[1].item_id`` (with the catalogue's name, category and price); a
-  purchase carries every line of its order as ``items`` and the order as ``ecommerce``
-  (transaction id, revenue, quantities) plus params ``currency`` and ``coupon``;
+  purchase carries every line of its order as ``items`` (listed by product id: the
+  generator's purchase hit names its order's smallest product id, which stays the first
+  item) and the order as ``ecommerce`` (transaction id, revenue, quantities) plus params
+  ``currency`` and ``coupon``;
 * ``user_agent`` -> ``device`` (category, operating system, browser): GA4 exports no user
   agent string;
 * hits of known bots (the generator's bot user agents) are not written: GA4 excludes known
@@ -171,7 +173,8 @@ def _lookups(con: duckdb.DuckDBPyConnection, out: Path) -> None:
         select
             lines.order_id,
             list({_item('lines.product_id', 'products.product_name', 'products.category',
-                        'lines.unit_price', 'lines.quantity')} order by lines.line_number) as items,
+                        'lines.unit_price', 'lines.quantity')}
+                order by lines.product_id, lines.line_number) as items,
             sum(lines.quantity) as total_item_quantity,
             count(distinct lines.product_id) as unique_items
         from lines
