@@ -8,6 +8,7 @@
     {{ return({
         'raw_path': 'text',
         'raw_format': 'choice:parquet,csv',
+        'event_source': 'choice:shop,snowplow,ga4',
         'late_arrival_hours': 'number',
         'future_tolerance_hours': 'number',
         'bot_user_agent_regex': 'regex',

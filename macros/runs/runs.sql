@@ -9,9 +9,20 @@
     {{ return(['events', 'members', 'member_grade_history', 'orders', 'order_items', 'products']) }}
 {%- endmacro %}
 
-{#- The file pattern of a raw table, taken from the source's one reader (its first quoted
-    literal), so the run manifest and the source can never disagree. -#}
+{#- The file pattern of a raw table. trackers: a table a tracker's export provides (var
+    event_source snowplow or ga4) is listed by the export's files, which its adapter model
+    reads (macros/trackers/trackers.sql); every other table by the shop's folder. -#}
 {% macro raw_file_pattern(table) -%}
+    {%- set tracker_pattern = tracker_file_pattern(table) -%}
+    {%- if tracker_pattern -%}
+        {{ return(tracker_pattern) }}
+    {%- endif -%}
+    {{ return(shop_file_pattern(table)) }}
+{%- endmacro %}
+
+{#- The file pattern of the shop's own folder of a raw table, taken from the source's one
+    reader (its first quoted literal), so the run manifest and the source can never disagree. -#}
+{% macro shop_file_pattern(table) -%}
     {%- set reader = raw_source_node(table).relation_name -%}
     {%- set found = modules.re.search("'((?:[^']|'')*)'", reader) -%}
     {%- if not found -%}

@@ -20,7 +20,11 @@
     file each row came from and the file's load date. A table without files is an empty
     relation of the same columns (a shop without that table). -#}
 {% macro raw_batch(table, all_files=false) -%}
-    {%- set reader = source('shop', table) -%}
+    {#- trackers: with var event_source snowplow or ga4, a table the tracker's export provides
+        is read from its adapter model instead of source('shop', table); the adapter has the
+        contract's columns and `filename` (macros/trackers/trackers.sql, README "Tracker
+        exports") -#}
+    {%- set reader = raw_reader(table) -%}
     {%- if not execute -%}
         select 1 as placeholder
         {{ return('') }}

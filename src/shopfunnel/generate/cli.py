@@ -10,6 +10,7 @@ from pathlib import Path
 from shopfunnel.argtypes import iso_date, number, whole_number
 from shopfunnel.generate.core import Generator, stderr_progress
 from shopfunnel.generate.deliver import deliver
+from shopfunnel.generate.ga4 import write_ga4_shape
 from shopfunnel.generate.params import Params
 
 _positive = whole_number(1)
@@ -146,6 +147,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "the window, among those who would not have converted anyway; 0 plants no effect; "
         f"repeatable (default {effects})",
     )
+    parser.add_argument(
+        "--shape",
+        choices=("native", "ga4"),
+        default="native",
+        help="native: the raw-data contract's tables; ga4: the events table as a GA4 BigQuery "
+        "export holds the same hits (Parquet only; shopfunnel.generate.ga4, README \"Tracker "
+        "exports\"), the other tables unchanged (default native)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.set_defaults(func=run)
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
@@ -193,6 +202,9 @@ def run(args: argparse.Namespace) -> int:
         holdout_share=args.holdout_share,
         action_effects={**_DEFAULTS.action_effects, **dict(args.action_effect)},
     )
+    if args.shape == "ga4" and args.format != "parquet":
+        print("generate: --shape ga4 writes Parquet only (use --format parquet)", file=sys.stderr)
+        return 2
     try:
         generator = Generator(
             params,
@@ -207,6 +219,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"generate: {exc}", file=sys.stderr)
         return 2
     manifest = generator.run()
+    if args.shape == "ga4":
+        write_ga4_shape(args.out, None if args.quiet else stderr_progress)
     realized = manifest["realized"]
     print(
         f"wrote {manifest['tables']['events']['rows']:,} events, {realized['members']:,} members, "
