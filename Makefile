@@ -52,7 +52,8 @@ install: $(STAMP) ## Create .venv and install the pinned stack
 demo: $(STAMP) ## Generate the default data set, build everything, print the headline figures
 	$(BIN)/python -m shopfunnel generate --visitors $(DEMO_VISITORS) --days $(DEMO_DAYS) --seed $(SEED) --out $(DEMO_RAW)
 	DUCKDB_PATH=$(DEMO_DB) $(BIN)/dbt seed --vars '{raw_path: $(DEMO_RAW)}' --full-refresh --quiet
-	DUCKDB_PATH=$(DEMO_DB) $(BIN)/dbt build --vars '{raw_path: $(DEMO_RAW)}'
+	@# the data set was just written again: rebuild every model from it (a daily run is incremental)
+	DUCKDB_PATH=$(DEMO_DB) $(BIN)/dbt build --vars '{raw_path: $(DEMO_RAW)}' --full-refresh
 	$(BIN)/python -m shopfunnel publish --db $(DEMO_DB)
 	$(BIN)/python -m shopfunnel report --db $(DEMO_DB)
 	$(BIN)/python -m shopfunnel export --db $(DEMO_DB) --out exports

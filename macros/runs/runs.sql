@@ -63,6 +63,8 @@
                 run_id varchar,
                 processed_at timestamp
             );
+            alter table ops.processed_raw_files add column if not exists file_size bigint;
+            alter table ops.processed_raw_files add column if not exists file_modified_at timestamp;
             create table if not exists ops.pipeline_runs (
                 run_id varchar,
                 started_at timestamp,
@@ -79,20 +81,34 @@
                 last_event_at timestamp,
                 message varchar
             );
+            create or replace table ops.raw_files_seen as
+            {%- for table in raw_tables() %}
+            select
+                '{{ table }}' as table_name,
+                filename as file_path,
+                size as file_size,
+                cast(last_modified at time zone 'UTC' as timestamp) as file_modified_at
+            from read_blob('{{ raw_file_pattern(table) }}')
+            {{ 'union all' if not loop.last }}
+            {%- endfor %};
             create or replace table ops.run_pending_files as
             {%- for table in raw_tables() %}
             {%- set rebuild = flags.FULL_REFRESH or built_base_relation(table) is none %}
             select
-                '{{ table }}' as table_name,
-                file as file_path,
-                {{ file_load_date('file') }} as load_date,
+                table_name,
+                file_path,
+                {{ file_load_date('file_path') }} as load_date,
+                file_size,
+                file_modified_at,
                 {{ rebuild }} as is_rebuild
-            from glob('{{ raw_file_pattern(table) }}')
-            {%- if not rebuild %}
-            where file not in (
-                select file_path from ops.processed_raw_files where table_name = '{{ table }}'
-            )
-            {%- endif %}
+            from ops.raw_files_seen
+            where
+                table_name = '{{ table }}'
+                {%- if not rebuild %}
+                and file_path not in (
+                    select file_path from ops.processed_raw_files where table_name = '{{ table }}'
+                )
+                {%- endif %}
             {{ 'union all' if not loop.last }}
             {%- endfor %};
             create or replace table ops.current_run as
@@ -104,10 +120,54 @@
         {%- do run_query(statements) -%}
         {%- if flags.FULL_REFRESH -%}
             {%- do run_query('delete from ops.processed_raw_files') -%}
+        {%- else -%}
+            {%- do check_processed_files_unchanged() -%}
         {%- endif -%}
         {%- do warn_missing_tables() -%}
     {%- endif -%}
     select 1
+{%- endmacro %}
+
+{#- An incremental run stops when a file an earlier run processed is gone from var raw_path
+    or was rewritten in place (another size or modification time): the warehouse holds rows
+    no raw file backs, or misses the new ones, and only a full refresh can say which. The raw
+    files are the record: corrections come as new loads (README, The raw-data contract). -#}
+{% macro check_processed_files_unchanged() -%}
+    {%- set problems = run_query("""
+        select
+            processed.table_name,
+            processed.file_path,
+            case
+                when seen.file_path is null then 'is gone'
+                else 'changed since it was processed (size ' || processed.file_size || ' -> '
+                    || seen.file_size || ' bytes, modified ' || processed.file_modified_at
+                    || ' -> ' || seen.file_modified_at || ')'
+            end as problem,
+            count(*) over () as problem_count
+        from ops.processed_raw_files as processed
+        left join ops.raw_files_seen as seen
+            on processed.table_name = seen.table_name and processed.file_path = seen.file_path
+        where
+            seen.file_path is null
+            or processed.file_size <> seen.file_size
+            or processed.file_modified_at <> seen.file_modified_at
+        qualify row_number() over (partition by processed.file_path order by processed.processed_at desc) = 1
+        order by processed.table_name, processed.file_path
+        limit 3
+    """) -%}
+    {%- if problems.rows | length > 0 -%}
+        {%- set examples = [] -%}
+        {%- for row in problems.rows -%}
+            {%- do examples.append("raw table " ~ row[0] ~ ": " ~ row[1] ~ " " ~ row[2]) -%}
+        {%- endfor -%}
+        {{ exceptions.raise_compiler_error(
+            problems.rows[0][3] ~ " raw file(s) processed by earlier runs are gone from var raw_path ("
+            ~ checked_var('raw_path') ~ ") or were rewritten in place, e.g. " ~ (examples | join('; '))
+            ~ ". The warehouse no longer matches its raw files: rebuild it with `dbt build --full-refresh`"
+            ~ " (or point DUCKDB_PATH at another warehouse); deliver corrections as new loads"
+            ~ " (README, The raw-data contract)."
+        ) }}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- A warning per raw table without any file: a shop without that table (an events-only site,
@@ -188,12 +248,15 @@
         {%- set statements -%}
             {%- if status == 'success' %}
             insert into ops.processed_raw_files
+                (table_name, file_path, load_date, run_id, processed_at, file_size, file_modified_at)
             select
                 table_name,
                 file_path,
                 load_date,
                 '{{ invocation_id }}',
-                current_timestamp::timestamp
+                current_timestamp::timestamp,
+                file_size,
+                file_modified_at
             from ops.run_pending_files;
             {%- endif %}
             insert into ops.pipeline_runs

@@ -171,7 +171,9 @@ def test_publish_under_reading_load(tmp_path: Path, repo_root: Path, published_b
         assert generated.returncode == 0, generated.stderr
 
     def cycle(name: str, raw: Path) -> subprocess.CompletedProcess[str]:
-        built = run(f"{name}: dbt build", [dbt, "build", "--vars", f"{{raw_path: '{raw}'}}"])
+        # each cycle builds another data set into the same build file: a full refresh
+        built = run(f"{name}: dbt build", [dbt, "build", "--full-refresh", "--vars",
+                                           f"{{raw_path: '{raw}'}}"])  # fmt: skip
         assert built.returncode == 0, f"{name}: dbt build failed\n{built.stdout[-3000:]}"
         return run(f"{name}: gate + publish", [python, "-m", "shopfunnel", "publish", "--db",
                                                str(build_db)])  # fmt: skip
