@@ -129,9 +129,10 @@
 {%- endmacro %}
 
 {#- An incremental run stops when a file an earlier run processed is gone from var raw_path
-    or was rewritten in place (another size or modification time): the warehouse holds rows
-    no raw file backs, or misses the new ones, and only a full refresh can say which. The raw
-    files are the record: corrections come as new loads (README, The raw-data contract). -#}
+    or was rewritten in place (another size): the warehouse holds rows no raw file backs, or
+    misses the new ones, and only a full refresh can say which. The raw files are the record:
+    corrections come as new loads (README, The raw-data contract). A new modification time
+    alone is no change (copying and syncing tools reset it); it is kept for the audit. -#}
 {% macro check_processed_files_unchanged() -%}
     {%- set problems = run_query("""
         select
@@ -140,8 +141,7 @@
             case
                 when seen.file_path is null then 'is gone'
                 else 'changed since it was processed (size ' || processed.file_size || ' -> '
-                    || seen.file_size || ' bytes, modified ' || processed.file_modified_at
-                    || ' -> ' || seen.file_modified_at || ')'
+                    || seen.file_size || ' bytes)'
             end as problem,
             count(*) over () as problem_count
         from ops.processed_raw_files as processed
@@ -150,7 +150,6 @@
         where
             seen.file_path is null
             or processed.file_size <> seen.file_size
-            or processed.file_modified_at <> seen.file_modified_at
         qualify row_number() over (partition by processed.file_path order by processed.processed_at desc) = 1
         order by processed.table_name, processed.file_path
         limit 3
@@ -280,8 +279,36 @@
         {%- if status != 'success' -%}
             {{ log('shopfunnel: run ' ~ status ~ ': ' ~ message, info=true) }}
         {%- endif -%}
+        {%- do warn_empty_tables() -%}
     {%- endif -%}
     select 1
+{%- endmacro %}
+
+{#- A warning per raw table whose files hold no row (an export with a header and nothing
+    else): the same words as the raw gate's, and the marts that need the table are empty.
+    A table without any file is warned about at the run's start (warn_missing_tables). -#}
+{% macro warn_empty_tables() -%}
+    {%- set counts = [] -%}
+    {%- for table in raw_tables() -%}
+        {%- set relation = built_base_relation(table) -%}
+        {%- if relation is not none -%}
+            {%- do counts.append(
+                "select '" ~ table ~ "' as table_name, (select count(*) from " ~ relation
+                ~ ") as row_count, (select count(*) from ops.raw_files_seen where table_name = '"
+                ~ table ~ "') as file_count"
+            ) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if counts -%}
+        {%- for row in run_query(counts | join(' union all ')).rows -%}
+            {%- if row['file_count'] > 0 and row['row_count'] == 0 -%}
+                {%- do exceptions.warn(
+                    "raw table " ~ row['table_name'] ~ " has no rows (its " ~ row['file_count']
+                    ~ " file(s) hold none): the marts that need it are empty"
+                ) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- A JSON object {table: rows} of the rows this run's batch brought into each base model

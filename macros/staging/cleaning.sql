@@ -144,6 +144,13 @@ checked as (
     )
 {%- endmacro %}
 
+{#- True when a load date cannot be real (the same bounds as is_implausible_timestamp): a
+    load partition folder named load_date=2099-06-01 or 1970-01-01. Its rows are quarantined
+    as `implausible_load_date`, so it moves no window, no as-of date and no first load. -#}
+{% macro is_implausible_load_date(column) -%}
+    {{ is_implausible_timestamp('cast(' ~ column ~ ' as timestamp)') }}
+{%- endmacro %}
+
 {#- True when an event arrived later than var late_event_lookback_days after it happened
     (whole UTC days from the event's date to its load date), in any load but the table's
     first (which holds the history). -#}

@@ -17,6 +17,7 @@
         when {{ relation }}.loaded_at is null then 'invalid_loaded_at'
         when {{ is_implausible_timestamp(relation ~ '.event_at') }} then 'implausible_event_at'
         when {{ is_implausible_timestamp(relation ~ '.loaded_at') }} then 'implausible_loaded_at'
+        when {{ is_implausible_load_date(relation ~ '.load_date') }} then 'implausible_load_date'
         when {{ relation }}.event_at
             > {{ relation }}.loaded_at + to_hours({{ var_number('future_tolerance_hours') }})
             then 'future_event_at'

@@ -169,8 +169,10 @@ def run_pipeline(
 def _summary(run: dict) -> str:
     rows = json.loads(run["rows_read"]) if run.get("rows_read") else {}
     quarantined = json.loads(run["rows_quarantined"]) if run.get("rows_quarantined") else {}
-    parts = [f"{table} {rows.get(table, 0):,} ({quarantined.get(table, 0):,} quarantined)"
-             for table in rows]
+    parts = [
+        f"{table} {rows.get(table, 0):,} ({quarantined.get(table, 0):,} quarantined)"
+        for table in rows
+    ]
     window = ""
     if run.get("first_event_at"):
         window = f"; events from {run['first_event_at']} to {run['last_event_at']}"
@@ -185,7 +187,9 @@ def _summary(run: dict) -> str:
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--raw", type=Path, required=True, help="raw folder (var raw_path)")
     parser.add_argument(
-        "--db", type=Path, default=Path(os.environ.get("DUCKDB_PATH", "data/shopfunnel.duckdb")),
+        "--db",
+        type=Path,
+        default=Path(os.environ.get("DUCKDB_PATH", "data/shopfunnel.duckdb")),
         help="the build warehouse (default: env DUCKDB_PATH, else data/shopfunnel.duckdb)",
     )
     parser.add_argument("--raw-format", choices=("parquet", "csv"), default="parquet")
@@ -226,11 +230,15 @@ def _execute(args: argparse.Namespace, full_refresh: bool) -> int:
         )
     except StepFailed as failure:
         if failure.step in ("raw gate", "dbt seed", "dbt build"):
-            after = ("the new files stay pending: the next run reads them again (a model that "
-                     "failed leaves no half-applied batch behind)")
+            after = (
+                "the new files stay pending: the next run reads them again (a model that "
+                "failed leaves no half-applied batch behind)"
+            )
         else:
-            after = ("the build is in the warehouse but the served version is the previous "
-                     "one; fix the cause and run again (or publish by hand once checked)")
+            after = (
+                "the build is in the warehouse but the served version is the previous "
+                "one; fix the cause and run again (or publish by hand once checked)"
+            )
         _say(f"FAILED at {failure.step}: {failure}. Nothing was published; {after}.")
         return 1
     _say(_summary(run))

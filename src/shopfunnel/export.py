@@ -51,6 +51,8 @@ from pathlib import Path
 
 import duckdb
 
+from shopfunnel.sqltext import sql_string
+
 # The country code of numbers written without one (the shop is Korean): the same rule as
 # macro normalized_phone (macros/audiences/audience_rules.sql).
 COUNTRY_CODE = "82"
@@ -229,11 +231,6 @@ def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object
     return _publish(temporary, path)
 
 
-def _sql_path(path: Path) -> str:
-    """A file path as a SQL string literal."""
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def _file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -295,7 +292,7 @@ def write_id_list(export: AudienceExport) -> Written:
         final = export.folder / f"{export.stem}_id_list_{rows}rows.{extension}"
         temporary = final.with_name(final.name + ".tmp")
         export.con.execute(
-            f"copy ({select}) to {_sql_path(temporary)} ({options})",
+            f"copy ({select}) to {sql_string(temporary)} ({options})",
             {"kept": export.kept_person_ids},
         )
         files.append(_publish(temporary, final))

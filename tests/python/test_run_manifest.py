@@ -60,9 +60,16 @@ def test_a_processed_file_rewritten_or_gone_stops_the_run(repo_root: Path, tmp_p
         ).fetchall()
     assert runs[-1] == ("success", 0), runs
 
+    # a copy with a new modification time only is no change; a rewrite with other rows is
     rewritten = sorted((raw / "orders").glob("*.parquet"))[0]
     stat = rewritten.stat()
     os.utime(rewritten, (stat.st_atime, stat.st_mtime + 3600))
+    touched = _dbt(repo_root, db, raw, tmp_path, "run")
+    assert touched.returncode == 0, touched.stdout[-4000:]
+    with duckdb.connect() as con:
+        one_row = tmp_path / "one.parquet"
+        con.execute(f"copy (select * from read_parquet('{rewritten}') limit 1) to '{one_row}'")
+    (tmp_path / "one.parquet").replace(rewritten)
     gone = sorted((raw / "members").glob("*.parquet"))[0]
     gone.rename(tmp_path / gone.name)
 
@@ -74,7 +81,7 @@ def test_a_processed_file_rewritten_or_gone_stops_the_run(repo_root: Path, tmp_p
     assert f"raw table orders: {rewritten} changed since it was processed" in message
     assert "dbt build --full-refresh" in message
     with duckdb.connect(str(db), read_only=True) as con:
-        assert con.execute("select count(*) from ops.pipeline_runs").fetchall() == [(2,)]
+        assert con.execute("select count(*) from ops.pipeline_runs").fetchall() == [(3,)]
 
     rebuilt = _dbt(repo_root, db, raw, tmp_path, "run", "--full-refresh")
     assert rebuilt.returncode == 0, rebuilt.stdout[-4000:]

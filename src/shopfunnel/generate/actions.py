@@ -63,6 +63,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from shopfunnel.generate.context import RunContext
+from shopfunnel.sqltext import sql_string
 
 # Indexes of the rows the actions add (outside the ranges of the simulation: at most 31
 # sessions, s_idx 0-30, and 12 orders, o_idx 0-11, per person): the order ids
@@ -392,7 +393,7 @@ def report(ctx: RunContext) -> dict:
     path = ctx.out / TRUTH_FILE
     con.execute(
         f"copy (select * from action_truth order by audience_name, person_key) "
-        f"to '{path}' (format parquet)"
+        f"to {sql_string(path)} (format parquet)"
     )
     rows = con.execute("""
         select

@@ -152,8 +152,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=("native", "ga4"),
         default="native",
         help="native: the raw-data contract's tables; ga4: the events table as a GA4 BigQuery "
-        "export holds the same hits (Parquet only; shopfunnel.generate.ga4, README \"Tracker "
-        "exports\"), the other tables unchanged (default native)",
+        'export holds the same hits (Parquet only; shopfunnel.generate.ga4, README "Tracker '
+        'exports"), the other tables unchanged (default native)',
     )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.set_defaults(func=run)

@@ -31,6 +31,7 @@ from shopfunnel.generate.context import RunContext
 from shopfunnel.generate.params import Params
 from shopfunnel.generate.sqlkit import TABLES, Progress
 from shopfunnel.generate.truth import GENERATOR_VERSION
+from shopfunnel.sqltext import sql_string
 
 __all__ = ["GENERATOR_VERSION", "TABLES", "Generator", "stderr_progress"]
 
@@ -72,7 +73,7 @@ class Generator:
         ctx = self.ctx
         # the per-visitor state of a very large run may outgrow memory: let DuckDB spill
         scratch = Path(tempfile.mkdtemp(prefix="shopfunnel-generate-"))
-        ctx.con.execute(f"set temp_directory = '{scratch}'")
+        ctx.con.execute(f"set temp_directory = {sql_string(scratch)}")
         try:
             return self._run()
         finally:

@@ -19,6 +19,7 @@ from shopfunnel.generate.hits import decorate_sql, session_hits_sql
 from shopfunnel.generate.loads import copy_options, delivered_sql, record_stats
 from shopfunnel.generate.sqlkit import EVENT_COLUMNS, PARQUET
 from shopfunnel.generate.visits import bot_sql, prepare_visit_sources, purchase_visits_sql
+from shopfunnel.sqltext import sql_string
 
 
 def event_slices(ctx: RunContext) -> list[tuple[float, float]]:
@@ -88,13 +89,13 @@ def write_events(ctx: RunContext) -> int:
         if ctx.daily:
             extra = ", row_group_size 122880" if ctx.fmt == "parquet" else ""
             stats = con.execute(
-                f"copy ({delivered_sql(ctx, query)}) to '{folder}' "
+                f"copy ({delivered_sql(ctx, query)}) to {sql_string(folder)} "
                 f"({copy_options(ctx, f'{number:05d}', extra)})"
             ).fetchall()
             total += record_stats(ctx, "events", stats)
         else:
             path = folder / f"part-{number:05d}.{ctx.fmt}"
-            written = con.execute(f"copy ({query}) to '{path}' ({options})").fetchall()
+            written = con.execute(f"copy ({query}) to {sql_string(path)} ({options})").fetchall()
             ctx.files["events"].append(str(path.relative_to(ctx.out)))
             total += int(written[0][0])
         rate = total / max(time.perf_counter() - started, 1e-9)

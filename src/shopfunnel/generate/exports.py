@@ -9,6 +9,7 @@ from __future__ import annotations
 from shopfunnel.generate import actions
 from shopfunnel.generate.context import RunContext
 from shopfunnel.generate.loads import copy_options, delivered_sql, export_loaded_at, record_stats
+from shopfunnel.sqltext import sql_string
 
 
 def write_table(ctx: RunContext, table: str, query: str, part: str, order_by: str) -> int:
@@ -19,12 +20,12 @@ def write_table(ctx: RunContext, table: str, query: str, part: str, order_by: st
     if ctx.daily:
         delivered = f"select * from ({delivered_sql(ctx, query)}) order by {order_by}"
         stats = ctx.con.execute(
-            f"copy ({delivered}) to '{folder}' ({copy_options(ctx, part)})"
+            f"copy ({delivered}) to {sql_string(folder)} ({copy_options(ctx, part)})"
         ).fetchall()
         return record_stats(ctx, table, stats)
     path = folder / f"part-{part}.{ctx.fmt}"
     ordered = f"select * from ({query}) order by {order_by}"
-    written = ctx.con.execute(f"copy ({ordered}) to '{path}' ({ctx.options})").fetchall()
+    written = ctx.con.execute(f"copy ({ordered}) to {sql_string(path)} ({ctx.options})").fetchall()
     ctx.files[table].append(str(path.relative_to(ctx.out)))
     return int(written[0][0])
 

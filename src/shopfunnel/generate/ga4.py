@@ -44,6 +44,7 @@ from pathlib import Path
 import duckdb
 
 from shopfunnel.generate.sqlkit import BOT_AGENTS, PARQUET, Progress, sql_list
+from shopfunnel.sqltext import sql_string
 
 # GA4's recommended event names where the shop's tracker names an event otherwise.
 GA4_EVENT_NAMES = {"product_view": "view_item"}
@@ -137,8 +138,7 @@ def _item(item_id: str, name: str, category: str, price: str, quantity: str) -> 
 def _tag(name: str) -> str:
     """A UTM tag of a hit: its column, else the parameter of its URL."""
     return (
-        f"coalesce(utm_{name}, "
-        f"nullif(regexp_extract(page_url, '[?&]utm_{name}=([^&#]*)', 1), ''))"
+        f"coalesce(utm_{name}, nullif(regexp_extract(page_url, '[?&]utm_{name}=([^&#]*)', 1), ''))"
     )
 
 
@@ -149,14 +149,14 @@ def _lookups(con: duckdb.DuckDBPyConnection, out: Path) -> None:
         create or replace table products as
         select product_id, arg_max(product_name, loaded_at) as product_name,
             arg_max(category, loaded_at) as category, arg_max(list_price, loaded_at) as list_price
-        from read_parquet('{_quoted(out)}/products/**/*.parquet', union_by_name = true)
+        from read_parquet({sql_string(out / "products/**/*.parquet")}, union_by_name = true)
         group by product_id
     """)
     con.execute(f"""
         create or replace table orders as
         select order_id, arg_max(order_total, loaded_at) as order_total,
             arg_max(currency, loaded_at) as currency, arg_max(coupon_code, loaded_at) as coupon_code
-        from read_parquet('{_quoted(out)}/orders/**/*.parquet', union_by_name = true)
+        from read_parquet({sql_string(out / "orders/**/*.parquet")}, union_by_name = true)
         where order_id is not null
         group by order_id
     """)
@@ -166,14 +166,21 @@ def _lookups(con: duckdb.DuckDBPyConnection, out: Path) -> None:
             select order_id, line_number, arg_max(product_id, loaded_at) as product_id,
                 arg_max(quantity, loaded_at) as quantity,
                 arg_max(unit_price, loaded_at) as unit_price
-            from read_parquet('{_quoted(out)}/order_items/**/*.parquet', union_by_name = true)
+            from read_parquet({sql_string(out / "order_items/**/*.parquet")}, union_by_name = true)
             where order_id is not null and line_number is not null
             group by order_id, line_number
         )
         select
             lines.order_id,
-            list({_item('lines.product_id', 'products.product_name', 'products.category',
-                        'lines.unit_price', 'lines.quantity')}
+            list({
+        _item(
+            "lines.product_id",
+            "products.product_name",
+            "products.category",
+            "lines.unit_price",
+            "lines.quantity",
+        )
+    }
                 order by lines.product_id, lines.line_number) as items,
             sum(lines.quantity) as total_item_quantity,
             count(distinct lines.product_id) as unique_items
@@ -189,7 +196,7 @@ def _lookups(con: duckdb.DuckDBPyConnection, out: Path) -> None:
             arg_min({_tag("source")}, event_at) as source,
             arg_min({_tag("medium")}, event_at) as medium,
             arg_min({_tag("campaign")}, event_at) as campaign
-        from read_parquet('{_quoted(out)}/events/**/*.parquet', union_by_name = true)
+        from read_parquet({sql_string(out / "events/**/*.parquet")}, union_by_name = true)
         where anonymous_id is not null
         group by anonymous_id
     """)
@@ -201,9 +208,7 @@ def _on_purchase(value: str) -> str:
 
 def ga4_events_sql(path: Path) -> str:
     """The GA4 rows of one events file of the shop's contract."""
-    renamed = " ".join(
-        f"when '{native}' then '{ga4}'" for native, ga4 in GA4_EVENT_NAMES.items()
-    )
+    renamed = " ".join(f"when '{native}' then '{ga4}'" for native, ga4 in GA4_EVENT_NAMES.items())
     params = ", ".join(
         [
             _param("event_id", "events.event_id"),
@@ -216,8 +221,11 @@ def ga4_events_sql(path: Path) -> str:
     )
     agent = "coalesce(events.user_agent, '')"
     single_item = _item(
-        "events.product_id", "products.product_name", "products.category",
-        "products.list_price", "1",
+        "events.product_id",
+        "products.product_name",
+        "products.category",
+        "products.list_price",
+        "1",
     )
     return f"""
         select
@@ -297,7 +305,7 @@ def ga4_events_sql(path: Path) -> str:
             null::bigint as batch_event_index,
             null::bigint as batch_page_id,
             null::bigint as batch_ordering_id
-        from read_parquet('{_quoted(path)}') as events
+        from read_parquet({sql_string(path)}) as events
         left join products on events.product_id = products.product_id
         -- a purchase hit's id is ev_<order_id>_2 (visits.purchase_visits_sql)
         left join orders
@@ -311,11 +319,6 @@ def ga4_events_sql(path: Path) -> str:
 
 def _bot_list() -> str:
     return "(" + sql_list(BOT_AGENTS)[1:-1] + ")"
-
-
-def _quoted(path: Path) -> str:
-    """A path as the text of a SQL string literal."""
-    return str(path).replace("'", "''")
 
 
 def write_ga4_shape(out: Path, progress: Progress | None = None) -> dict[str, int]:
@@ -334,12 +337,12 @@ def write_ga4_shape(out: Path, progress: Progress | None = None) -> dict[str, in
         report = {"files": 0, "events_written": 0, "known_bot_events_excluded": 0}
         for number, path in enumerate(files, start=1):
             bots = con.execute(
-                f"select count(*) from read_parquet('{_quoted(path)}') "
+                f"select count(*) from read_parquet({sql_string(path)}) "
                 f"where user_agent in {_bot_list()}"
             ).fetchall()[0][0]
             scratch = path.with_name(path.name + ".ga4")
             written = con.execute(
-                f"copy ({ga4_events_sql(path)}) to '{_quoted(scratch)}' ({PARQUET})"
+                f"copy ({ga4_events_sql(path)}) to {sql_string(scratch)} ({PARQUET})"
             ).fetchall()[0][0]
             scratch.replace(path)
             report["files"] += 1

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from shopfunnel.generate.context import RunContext
 from shopfunnel.generate.sqlkit import PARQUET
+from shopfunnel.sqltext import sql_string
 
 LOOKBACK_DAYS = 3  # the staging default of var late_event_lookback_days
 PARTITION = re.compile(r"load_date=(\d{4}-\d{2}-\d{2})")
@@ -115,11 +116,14 @@ def event_lags(ctx: RunContext) -> dict[str, dict[str, int]]:
     time as written (CSV offsets read as the same instant).
     """
     if ctx.fmt == "parquet":
-        reader = f"read_parquet('{ctx.out}/events/*/*.parquet', hive_partitioning = true)"
+        reader = (
+            f"read_parquet({sql_string(ctx.out / 'events/*/*.parquet')}, hive_partitioning = true)"
+        )
         event_at = "event_at"
     else:
         reader = (
-            f"read_csv('{ctx.out}/events/*/*.csv', header = true, all_varchar = true, "
+            f"read_csv({sql_string(ctx.out / 'events/*/*.csv')}, header = true, "
+            "all_varchar = true, "
             "hive_partitioning = true)"
         )
         event_at = "event_at::timestamptz"

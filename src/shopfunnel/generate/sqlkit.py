@@ -12,6 +12,8 @@ from datetime import datetime
 
 import duckdb
 
+from shopfunnel.sqltext import sql_string
+
 Progress = Callable[[str], None]
 
 TABLES = ("events", "members", "member_grade_history", "orders", "order_items", "products")
@@ -73,7 +75,7 @@ PARQUET = "format parquet, compression zstd, compression_level 1"
 
 def sql_list(values: tuple[str, ...] | list[str]) -> str:
     """A constant SQL list of text values (indexing it is cheaper than building text)."""
-    return "[" + ", ".join(f"'{value}'" for value in values) + "]"
+    return "[" + ", ".join(sql_string(value) for value in values) + "]"
 
 
 USER_AGENTS_SQL = sql_list(USER_AGENTS)

@@ -13,6 +13,8 @@ from datetime import datetime
 
 import duckdb
 
+from shopfunnel.sqltext import sql_identifier, sql_string
+
 META_SCHEMA = "meta"
 VERSIONS_TABLE = "published_versions"
 MART_ROWS_TABLE = "published_mart_rows"
@@ -113,7 +115,7 @@ def read_log(con: duckdb.DuckDBPyConnection, alias: str) -> PublicationLog:
     if not _has_log(con, alias):
         return PublicationLog()
     names = [name for name, _, _ in _VERSIONS_COLUMNS if name != "is_current"]
-    schema = f"{_quoted(alias)}.{META_SCHEMA}"
+    schema = f"{sql_identifier(alias)}.{META_SCHEMA}"
     rows = con.execute(
         f"select {', '.join(names)}, is_current from {schema}.{VERSIONS_TABLE} "
         "order by publication_number"
@@ -129,17 +131,9 @@ def read_log(con: duckdb.DuckDBPyConnection, alias: str) -> PublicationLog:
     return PublicationLog(publications, mart_rows, current)
 
 
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _comment(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def write_log(con: duckdb.DuckDBPyConnection, alias: str, log: PublicationLog) -> None:
     """(Re)create the log tables in `alias` from `log`; the last publication is current."""
-    database = _quoted(alias)
+    database = sql_identifier(alias)
     con.execute(f"create schema if not exists {database}.{META_SCHEMA}")
     for table, columns, description in (
         (
@@ -160,9 +154,9 @@ def write_log(con: duckdb.DuckDBPyConnection, alias: str, log: PublicationLog) -
         if table == MART_ROWS_TABLE:
             body += ", primary key (version_id, mart_name)"
         con.execute(f"create table {qualified} ({body})")
-        con.execute(f"comment on table {qualified} is {_comment(description)}")
+        con.execute(f"comment on table {qualified} is {sql_string(description)}")
         for name, _, text in columns:
-            con.execute(f"comment on column {qualified}.{name} is {_comment(text)}")
+            con.execute(f"comment on column {qualified}.{name} is {sql_string(text)}")
     last = len(log.publications)
     con.executemany(
         f"insert into {database}.{META_SCHEMA}.{VERSIONS_TABLE} values "

@@ -45,9 +45,9 @@ from shopfunnel.serve.store import (
     ServeError,
     ServeStore,
     attach_read_only,
-    sql_string,
     storage_version,
 )
+from shopfunnel.sqltext import sql_identifier, sql_string
 
 MARTS_SCHEMA = "marts"
 PG_DSN_ENV = "SHOPFUNNEL_PG_DSN"
@@ -111,10 +111,6 @@ def git_state(project_dir: Path) -> tuple[str, bool]:
     return sha or "unknown", bool(status.strip())
 
 
-def _identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def read_served_log(store: ServeStore) -> PublicationLog:
     """The publication log of the file being served (empty before the first publish)."""
     if not store.serve_path.exists():
@@ -165,7 +161,9 @@ def _add_comments(
     for column in columns:
         text = doc.columns.get(column)
         if text:
-            con.execute(f"comment on column {relation}.{_identifier(column)} is {sql_string(text)}")
+            con.execute(
+                f"comment on column {relation}.{sql_identifier(column)} is {sql_string(text)}"
+            )
 
 
 def write_version_file(
@@ -197,8 +195,8 @@ def write_version_file(
         con.execute(f"create schema {MARTS_SCHEMA}")
         rows: dict[str, int] = {}
         for name in relations:
-            source = f"build.{MARTS_SCHEMA}.{_identifier(name)}"
-            copy = f"{MARTS_SCHEMA}.{_identifier(name)}"
+            source = f"build.{MARTS_SCHEMA}.{sql_identifier(name)}"
+            copy = f"{MARTS_SCHEMA}.{sql_identifier(name)}"
             con.execute(f"create table {copy} as select * from {source}")
             built, copied = _count(con, source), _count(con, copy)
             if built != copied:
@@ -236,7 +234,9 @@ def verify_version_file(path: Path, version_id: str, rows: dict[str, int]) -> No
         log = read_log(con, "written")
         if log.current_version != version_id:
             raise ServeError(f"{path}: log names {log.current_version} current, not {version_id}")
-        found = {name: _count(con, f"written.{MARTS_SCHEMA}.{_identifier(name)}") for name in rows}
+        found = {
+            name: _count(con, f"written.{MARTS_SCHEMA}.{sql_identifier(name)}") for name in rows
+        }
         if found != rows or set(mart_relations(con, "written")) != set(rows):
             raise ServeError(f"{path}: marts or row counts differ from what was written")
 

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import duckdb
 
+from shopfunnel.sqltext import sql_string
+
 SERVE_PATH_ENV = "SHOPFUNNEL_SERVE_PATH"
 DEFAULT_SERVE_PATH = Path("data/serve/shopfunnel.duckdb")
 # The oldest DuckDB release that can open a serving file (BI tools lag behind).
@@ -43,11 +45,6 @@ def default_serve_path() -> Path:
     """``SHOPFUNNEL_SERVE_PATH`` or ``data/serve/shopfunnel.duckdb``."""
     value = os.environ.get(SERVE_PATH_ENV)
     return Path(value) if value else DEFAULT_SERVE_PATH
-
-
-def sql_string(text: str) -> str:
-    """A SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _fsync_dir(folder: Path) -> None:

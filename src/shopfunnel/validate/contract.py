@@ -54,14 +54,6 @@ def find_project_dir(start: Path | None = None) -> Path:
     )
 
 
-def quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 @dataclass(frozen=True)
 class RawColumn:
     name: str

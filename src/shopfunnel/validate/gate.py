@@ -36,8 +36,9 @@ from great_expectations.data_context.types.base import (  # noqa: E402
 )
 from great_expectations.expectations.row_conditions import Column  # noqa: E402
 
+from shopfunnel.sqltext import sql_identifier  # noqa: E402
 from shopfunnel.validate import gx_duckdb_compat  # noqa: E402
-from shopfunnel.validate.contract import RawContract, quote_identifier  # noqa: E402
+from shopfunnel.validate.contract import RawContract  # noqa: E402
 from shopfunnel.validate.marts import MartTable  # noqa: E402
 from shopfunnel.validate.raw import VIEW_FILE_COLUMN, RawTableView  # noqa: E402
 from shopfunnel.validate.settings import FIGURES, MARTS_SCHEMA, Thresholds  # noqa: E402
@@ -142,7 +143,7 @@ def raw_suite(
                 "(--min-required-completeness)",
                 column=label,
             )
-        readable = contract.readable_sql(column.type, quote_identifier(column.name))
+        readable = contract.readable_sql(column.type, sql_identifier(column.name))
         if readable is None:
             continue
         share = thresholds.max_unparsable_share
@@ -162,7 +163,7 @@ def raw_suite(
 
 def _unreadable_query(column: str, readable_sql: str, share: float) -> str:
     """The unreadable values of a column, when their share of non-null values is too high."""
-    value = quote_identifier(column)
+    value = sql_identifier(column)
     readable = readable_sql.replace("{", "{{").replace("}", "}}")  # GX formats {batch}
     return f"""
 with checked as (

@@ -59,6 +59,8 @@ from sqlalchemy.engine import URL, Connection
 from sqlalchemy.engine.cursor import FullyBufferedCursorFetchStrategy
 from sqlalchemy.exc import NoSuchTableError
 
+from shopfunnel.sqltext import sql_string
+
 #: ``duckdb+<DRIVER>:///path`` selects this dialect once ``register()`` has run.
 DRIVER = "shopfunnel"
 #: URL query parameter naming the schema unqualified table names resolve in.
@@ -100,7 +102,7 @@ class BufferedDuckDBDialect(DuckDBEngineDialect):
         connection = super().connect(*cargs, **cparams)
         if schema:
             try:
-                connection.execute("set schema = " + _string_literal(schema))
+                connection.execute("set schema = " + sql_string(schema))
             except duckdb.Error:
                 connection.close()
                 raise
@@ -192,7 +194,3 @@ def connection_url(database: str | Path, schema: str | None = None, read_only: b
         query[SCHEMA_PARAMETER] = schema
     url = URL.create(f"duckdb+{DRIVER}", database=str(Path(database).resolve()), query=query)
     return url.render_as_string(hide_password=False)
-
-
-def _string_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from shopfunnel.validate.contract import quote_identifier
+from shopfunnel.sqltext import sql_identifier
 from shopfunnel.validate.settings import FIGURES, MARTS_SCHEMA
 
 
@@ -38,8 +38,8 @@ def mart_tables(database: Path) -> list[MartTable]:
                     continue
                 mart.figure_rows[figure.name] = int(
                     con.execute(
-                        f"select count(*) from {MARTS_SCHEMA}.{quote_identifier(mart.name)} "
-                        f"where {quote_identifier(column)} = ?",
+                        f"select count(*) from {MARTS_SCHEMA}.{sql_identifier(mart.name)} "
+                        f"where {sql_identifier(column)} = ?",
                         [value],
                     ).fetchall()[0][0]
                 )

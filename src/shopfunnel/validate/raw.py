@@ -15,7 +15,8 @@ from pathlib import Path
 
 import duckdb
 
-from shopfunnel.validate.contract import RawContract, RawTable, quote_identifier, quote_string
+from shopfunnel.sqltext import sql_identifier, sql_string
+from shopfunnel.validate.contract import RawContract, RawTable
 from shopfunnel.validate.daily import ProcessedFiles, normalise
 
 #: Column of the reader naming the file a row came from (``filename = true``).
@@ -120,16 +121,16 @@ def _create_view(
     present: list[str],
     processed: ProcessedFiles | None,
 ) -> str:
-    view = f"raw.{quote_identifier(table.name)}"
+    view = f"raw.{sql_identifier(table.name)}"
     columns = [
-        f"{quote_identifier(actual)} as {quote_identifier(name)}" for name, actual in found.items()
+        f"{sql_identifier(actual)} as {sql_identifier(name)}" for name, actual in found.items()
     ]
     where = ""
     if FILE_COLUMN in present:
         columns.append(f"{FILE_COLUMN} as {VIEW_FILE_COLUMN}")
         done = sorted(processed.files.get(table.name, set()) if processed else set())
         if done:
-            where = f"where {FILE_COLUMN} not in ({', '.join(quote_string(path) for path in done)})"
+            where = f"where {FILE_COLUMN} not in ({', '.join(sql_string(path) for path in done)})"
     elif processed is None:
         columns.append(f"cast(null as varchar) as {VIEW_FILE_COLUMN}")
     else:
@@ -144,7 +145,7 @@ def _create_view(
 def _read_all(con: duckdb.DuckDBPyConnection, view: str, found: dict[str, str]) -> int:
     """Rows of the view, reading every contract column once: a file the reader cannot
     read (a column whose type changes between files) fails here, as it fails the build."""
-    counts = ", ".join(f"count({quote_identifier(name)})" for name in found)
+    counts = ", ".join(f"count({sql_identifier(name)})" for name in found)
     return int(con.execute(f"select count(*), {counts or 0} from {view}").fetchall()[0][0])
 
 
@@ -162,7 +163,7 @@ def _load_sizes(
         normalise(str(path), project_dir): int(rows)
         for path, rows in con.execute(
             f"select {FILE_COLUMN}, count(*) from {table.reader} "
-            f"where {FILE_COLUMN} in ({', '.join(quote_string(path) for path in files)}) "
+            f"where {FILE_COLUMN} in ({', '.join(sql_string(path) for path in files)}) "
             "group by all"
         ).fetchall()
     }

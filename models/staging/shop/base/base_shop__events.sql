@@ -69,7 +69,8 @@ stored as (
 ),
 {%- endif %}
 
--- the table's first load holds the history: its rows are never `too_late`
+-- the table's first load holds the history: its rows are never `too_late` (a load date
+-- that cannot be real is no first load: its rows are `implausible_load_date`)
 first_load as (
     select min(load_date) as first_load_date
     from (
@@ -77,8 +78,10 @@ first_load as (
         {% if is_incremental() -%}
         union all
         select min(load_date) from {{ this }}
+        where quarantine_rule is distinct from 'implausible_load_date'
         {%- endif %}
     ) as load_dates
+    where not {{ is_implausible_load_date('load_date') }}
 ),
 
 -- ids with more than one version, in the batch or in the batch and the table (a count of

@@ -51,6 +51,7 @@ ruled as (
             when loaded_at is null then 'invalid_loaded_at'
             when {{ is_implausible_timestamp('valid_from') }} then 'implausible_valid_from'
             when {{ is_implausible_timestamp('loaded_at') }} then 'implausible_loaded_at'
+            when {{ is_implausible_load_date('load_date') }} then 'implausible_load_date'
         end as row_rule
     from hashed
 ),

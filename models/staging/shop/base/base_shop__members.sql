@@ -50,6 +50,7 @@ ruled as (
             when loaded_at is null then 'invalid_loaded_at'
             when {{ is_implausible_timestamp('signed_up_at') }} then 'implausible_signed_up_at'
             when {{ is_implausible_timestamp('loaded_at') }} then 'implausible_loaded_at'
+            when {{ is_implausible_load_date('load_date') }} then 'implausible_load_date'
         end as row_rule
     from hashed
 ),

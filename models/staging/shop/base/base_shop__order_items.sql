@@ -51,6 +51,7 @@ ruled as (
             when not {{ is_valid_id('product_id') }} then 'malformed_product_id'
             when loaded_at is null then 'invalid_loaded_at'
             when {{ is_implausible_timestamp('loaded_at') }} then 'implausible_loaded_at'
+            when {{ is_implausible_load_date('load_date') }} then 'implausible_load_date'
             when quantity is null then 'invalid_quantity'
             when quantity <= 0 then 'non_positive_quantity'
             when unit_price is null then 'invalid_unit_price'

@@ -53,6 +53,7 @@ ruled as (
             when loaded_at is null then 'invalid_loaded_at'
             when {{ is_implausible_timestamp('ordered_at') }} then 'implausible_ordered_at'
             when {{ is_implausible_timestamp('loaded_at') }} then 'implausible_loaded_at'
+            when {{ is_implausible_load_date('load_date') }} then 'implausible_load_date'
             when order_total is null then 'invalid_order_total'
             -- an absent discount is no discount (0 in stg_shop__orders)
             when discount_total is null and {{ clean_text('sent_discount_total') }} is not null

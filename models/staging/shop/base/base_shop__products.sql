@@ -48,6 +48,7 @@ ruled as (
             when not {{ is_valid_id('product_id') }} then 'malformed_product_id'
             when loaded_at is null then 'invalid_loaded_at'
             when {{ is_implausible_timestamp('loaded_at') }} then 'implausible_loaded_at'
+            when {{ is_implausible_load_date('load_date') }} then 'implausible_load_date'
             when list_price is null then 'invalid_list_price'
             when list_price <= 0 then 'non_positive_list_price'
             -- an absent release date is no release date (the contract's column is optional;
