@@ -26,9 +26,13 @@ checked as (
         case
             when {{ is_by_as_of_date('stages.loyal_entered_at', 'audience_members.as_of_date') }}
                 then 'loyal'
-            when {{ is_by_as_of_date('stages.repeat_buyer_entered_at', 'audience_members.as_of_date') }}
+            when {{ is_by_as_of_date(
+                'stages.repeat_buyer_entered_at', 'audience_members.as_of_date'
+            ) }}
                 then 'repeat_buyer'
-            when {{ is_by_as_of_date('stages.first_time_buyer_entered_at', 'audience_members.as_of_date') }}
+            when {{ is_by_as_of_date(
+                'stages.first_time_buyer_entered_at', 'audience_members.as_of_date'
+            ) }}
                 then 'first_time_buyer'
             when {{ is_by_as_of_date('stages.member_entered_at', 'audience_members.as_of_date') }}
                 then 'member_no_purchase'

@@ -90,7 +90,9 @@ problems as (
     select
         funnel_name,
         null as step_name,
-        'the window spans at most var funnel_max_window_periods ({{ var_integer("funnel_max_window_periods") }}) periods (use a longer period_grain)' as broken_rule
+        'the window spans at most var funnel_max_window_periods '
+        || '({{ var_integer("funnel_max_window_periods") }}) periods (use a longer period_grain)'
+        as broken_rule
     from shapes
     where
         conversion_window > 0
@@ -135,7 +137,9 @@ problems as (
     select
         funnel_name,
         step_name,
-        'event_name lists 1 to var funnel_max_event_names ({{ var_integer("funnel_max_event_names") }}) names, none empty' as broken_rule
+        'event_name lists 1 to var funnel_max_event_names '
+        || '({{ var_integer("funnel_max_event_names") }}) names, none empty'
+        as broken_rule
     from step_rows
     where
         event_name_count > {{ var_integer('funnel_max_event_names') }}
@@ -148,7 +152,8 @@ problems as (
     select
         funnel_name,
         step_name,
-        'the first and the last step are required; an any-order funnel has no optional step' as broken_rule
+        'the first and the last step are required; an any-order funnel has no optional step'
+        as broken_rule
     from step_rows
     where
         step_type = 'step'
@@ -159,7 +164,9 @@ problems as (
     select
         funnel_name,
         step_name,
-        'a step window is above 0, has a unit, is on a step after the first, and not in an any-order funnel' as broken_rule
+        'a step window is above 0, has a unit, is on a step after the first, '
+        || 'and not in an any-order funnel'
+        as broken_rule
     from step_rows
     where
         (step_window is not null or step_window_unit is not null)
@@ -177,7 +184,9 @@ problems as (
     select
         step_rows.funnel_name,
         step_rows.step_name,
-        'an exclusion lies between two required steps, from before to (empty in an any-order funnel)' as broken_rule
+        'an exclusion lies between two required steps, from before to '
+        || '(empty in an any-order funnel)'
+        as broken_rule
     from step_rows
     left join required_steps as from_steps
         on

@@ -1,5 +1,6 @@
 -- The marts lose and invent nothing that staging holds: every staged member is a member of
--- dim_persons and, when the shop exports its members, no other; every staged order is in fct_orders and no other; order lines
+-- dim_persons and, when the shop exports its members, no other; every staged order is in
+-- fct_orders and no other; order lines
 -- and their total agree between fct_order_items and staging; and the paid orders summed
 -- over dim_persons equal the paid orders of known persons in fct_orders. Moved here from
 -- the Great Expectations gate (docs/architecture.md, "Who owns which assertion"). Any row

@@ -133,7 +133,9 @@ final as (
         coalesce(
             {{ var_date('analysis_start_date') }},
             least(
-                cast({{ dbt.dateadd('day', var_integer('new_visitor_lookback_days'), 'data_start_date') }} as date),
+                cast({{ dbt.dateadd(
+                    'day', var_integer('new_visitor_lookback_days'), 'data_start_date'
+                ) }} as date),
                 data_end_date
             )
         ) as analysis_start_date,

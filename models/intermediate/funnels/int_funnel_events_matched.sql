@@ -100,7 +100,9 @@ graded_hits as (
             filtered_hits.person_id = {{ person_id('grade_history.member_id', 'null') }}
             and filtered_hits.hit_at >= grade_history.valid_from
             and (grade_history.valid_to is null or filtered_hits.hit_at < grade_history.valid_to)
-    where {{ funnel_list_matches('coalesce(grade_history.membership_grade, \'none\')', 'filtered_hits.membership_grades') }}
+    where {{ funnel_list_matches(
+        'coalesce(grade_history.membership_grade, \'none\')', 'filtered_hits.membership_grades'
+    ) }}
 ),
 
 -- strict funnels: the person's latest instant with any event before each of their hits

@@ -47,7 +47,9 @@ data_days as (
     cross join analysis_window
     where
         day_numbers.day_number
-        <= {{ dbt.datediff('analysis_window.data_start_date', 'analysis_window.data_end_date', 'day') }}
+        <= {{ dbt.datediff(
+            'analysis_window.data_start_date', 'analysis_window.data_end_date', 'day'
+        ) }}
 ),
 
 periods as (

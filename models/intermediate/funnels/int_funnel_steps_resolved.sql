@@ -68,14 +68,18 @@ final as (
             when steps.step_type = 'exclusion'
                 then coalesce(steps.exclude_to_step, funnel_shapes.step_count)
         end as exclude_to_step,
-        {{ funnel_window_seconds('definitions.conversion_window', 'definitions.conversion_window_unit') }}
+        {{ funnel_window_seconds(
+            'definitions.conversion_window', 'definitions.conversion_window_unit'
+        ) }}
             as conversion_window_seconds,
         {{ funnel_window_seconds('steps.step_window', 'steps.step_window_unit') }}
             as step_window_seconds,
         -- periods before the entry's own a journey can still reach (at least 1 period,
         -- rounded up): a hit is matched against its own period and this many earlier ones
         cast(ceil(
-            {{ funnel_window_seconds('definitions.conversion_window', 'definitions.conversion_window_unit') }}
+            {{ funnel_window_seconds(
+                'definitions.conversion_window', 'definitions.conversion_window_unit'
+            ) }}
             * 1.0 / {{ funnel_shortest_period_seconds('definitions.period_grain') }}
         ) as integer) as window_period_span,
         steps.is_new_release,

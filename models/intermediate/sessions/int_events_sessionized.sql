@@ -28,7 +28,10 @@ final as (
         on
             events.anonymous_id = sessions.anonymous_id
             and events.event_at between sessions.started_at and sessions.ended_at
-            and (events.event_at > sessions.started_at or events.event_id >= sessions.first_event_id)
+            and (
+                events.event_at > sessions.started_at
+                or events.event_id >= sessions.first_event_id
+            )
             and (events.event_at < sessions.ended_at or events.event_id <= sessions.last_event_id)
 )
 

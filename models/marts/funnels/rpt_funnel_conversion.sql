@@ -157,20 +157,29 @@ final as (
         cast(current_period.persons as bigint) as persons,
         cast(current_period.previous_step_persons as bigint) as previous_step_persons,
         cast(current_period.conversion_rate as double) as conversion_rate,
-        cast(round({{ wilson_bound('current_period.persons', 'current_period.persons_entered', 'lower') }}, 6) as double)
+        cast(round({{ wilson_bound(
+            'current_period.persons', 'current_period.persons_entered', 'lower'
+        ) }}, 6) as double)
             as conversion_rate_ci_lower,
-        cast(round({{ wilson_bound('current_period.persons', 'current_period.persons_entered', 'upper') }}, 6) as double)
+        cast(round({{ wilson_bound(
+            'current_period.persons', 'current_period.persons_entered', 'upper'
+        ) }}, 6) as double)
             as conversion_rate_ci_upper,
         cast(current_period.step_conversion_rate as double) as step_conversion_rate,
-        cast(round({{ wilson_bound('current_period.persons', 'current_period.previous_step_persons', 'lower') }}, 6) as double)
+        cast(round({{ wilson_bound(
+            'current_period.persons', 'current_period.previous_step_persons', 'lower'
+        ) }}, 6) as double)
             as step_conversion_rate_ci_lower,
-        cast(round({{ wilson_bound('current_period.persons', 'current_period.previous_step_persons', 'upper') }}, 6) as double)
+        cast(round({{ wilson_bound(
+            'current_period.persons', 'current_period.previous_step_persons', 'upper'
+        ) }}, 6) as double)
             as step_conversion_rate_ci_upper,
         cast(round(current_period.median_seconds_from_previous_step, 3) as double)
             as median_seconds_from_previous_step,
         cast(round(current_period.p90_seconds_from_previous_step, 3) as double)
             as p90_seconds_from_previous_step,
-        cast(round(current_period.median_seconds_from_entry, 3) as double) as median_seconds_from_entry,
+        cast(round(current_period.median_seconds_from_entry, 3) as double)
+            as median_seconds_from_entry,
         cast(round(current_period.p90_seconds_from_entry, 3) as double) as p90_seconds_from_entry,
         cast(previous_period.persons_entered as bigint) as previous_period_persons_entered,
         cast(previous_period.persons as bigint) as previous_period_persons,

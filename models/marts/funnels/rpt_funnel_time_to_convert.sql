@@ -114,10 +114,12 @@ shares as (
     select
         *,
         sum(persons) over (
-            partition by funnel_name, period_start_date, breakdown_type, breakdown_value, step_number
+            partition by
+                funnel_name, period_start_date, breakdown_type, breakdown_value, step_number
         ) as timed_persons,
         sum(persons) over (
-            partition by funnel_name, period_start_date, breakdown_type, breakdown_value, step_number
+            partition by
+                funnel_name, period_start_date, breakdown_type, breakdown_value, step_number
             order by bucket_rank
             rows between unbounded preceding and current row
         ) as persons_up_to_bucket

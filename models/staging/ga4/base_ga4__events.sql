@@ -35,15 +35,21 @@ final as (
         {{ ga4_param(columns, relation='events', key='page_referrer') }}
             as referrer_url,
         coalesce(
-            {{ ga4_field(columns, 'collected_traffic_source', 'manual_source', relation='events') }},
+            {{ ga4_field(
+                columns, 'collected_traffic_source', 'manual_source', relation='events'
+            ) }},
             {{ ga4_param(columns, relation='events', key='source') }}
         ) as utm_source,
         coalesce(
-            {{ ga4_field(columns, 'collected_traffic_source', 'manual_medium', relation='events') }},
+            {{ ga4_field(
+                columns, 'collected_traffic_source', 'manual_medium', relation='events'
+            ) }},
             {{ ga4_param(columns, relation='events', key='medium') }}
         ) as utm_medium,
         coalesce(
-            {{ ga4_field(columns, 'collected_traffic_source', 'manual_campaign_name', relation='events') }},
+            {{ ga4_field(
+                columns, 'collected_traffic_source', 'manual_campaign_name', relation='events'
+            ) }},
             {{ ga4_param(columns, relation='events', key='campaign') }}
         ) as utm_campaign,
         coalesce(
@@ -67,10 +73,14 @@ final as (
             ''
         ) as user_agent,
         events.filename,
-        {{ ga4_timestamp(ga4_column(columns, 'event_timestamp', 'bigint', relation='events')) }} as event_at,
+        {{ ga4_timestamp(
+            ga4_column(columns, 'event_timestamp', 'bigint', relation='events')
+        ) }} as event_at,
         {{ ga4_timestamp(
             ga4_column(columns, 'event_timestamp', 'bigint', relation='events') ~ ' + coalesce('
-            ~ ga4_column(columns, 'event_server_timestamp_offset', 'bigint', relation='events') ~ ', 0)'
+            ~ ga4_column(
+                columns, 'event_server_timestamp_offset', 'bigint', relation='events'
+            ) ~ ', 0)'
         ) }} as loaded_at
     from events
 )

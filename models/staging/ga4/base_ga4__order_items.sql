@@ -16,20 +16,27 @@ events as (
 purchases as (
     select
         coalesce(
-            nullif({{ ga4_field(columns, 'ecommerce', 'transaction_id', relation='events') }}, '(not set)'),
+            nullif(
+                {{ ga4_field(columns, 'ecommerce', 'transaction_id', relation='events') }},
+                '(not set)'
+            ),
             nullif({{ ga4_param(columns, 'transaction_id', relation='events') }}, '(not set)')
         ) as order_id,
         events.{{ columns['items'].name }},
         events.filename,
         {{ ga4_column(columns, 'event_timestamp', 'bigint', relation='events') }}
-        + coalesce({{ ga4_column(columns, 'event_server_timestamp_offset', 'bigint', relation='events') }}, 0)
+        + coalesce({{ ga4_column(
+            columns, 'event_server_timestamp_offset', 'bigint', relation='events'
+        ) }}, 0)
             as loaded_micros
     from events
     where {{ ga4_column(columns, 'event_name', relation='events') }} = 'purchase'
 ),
 
 purchase_items as (
-    {{ ga4_item_rows('purchases', columns['items'].name, ['order_id', 'filename', 'loaded_micros']) }}
+    {{ ga4_item_rows(
+        'purchases', columns['items'].name, ['order_id', 'filename', 'loaded_micros']
+    ) }}
 ),
 
 final as (

@@ -18,16 +18,20 @@ events as (
 
 purchases as (
     select
-        nullif({{ ga4_field(columns, 'ecommerce', 'transaction_id', relation='events') }}, '(not set)')
-            as ecommerce_transaction_id,
-        nullif({{ ga4_param(columns, 'transaction_id', relation='events') }}, '(not set)') as param_transaction_id,
-        {{ ga4_field(columns, 'ecommerce', 'purchase_revenue', relation='events') }} as purchase_revenue,
+        nullif(
+            {{ ga4_field(columns, 'ecommerce', 'transaction_id', relation='events') }}, '(not set)'
+        ) as ecommerce_transaction_id,
+        nullif({{ ga4_param(columns, 'transaction_id', relation='events') }}, '(not set)')
+            as param_transaction_id,
+        {{ ga4_field(columns, 'ecommerce', 'purchase_revenue', relation='events') }}
+            as purchase_revenue,
         {{ ga4_param(columns, 'value', relation='events') }} as param_value,
         {{ ga4_param(columns, 'currency', relation='events') }} as currency,
         {{ ga4_param(columns, 'coupon', relation='events') }} as coupon_code,
         {{ ga4_column(columns, 'user_id', relation='events') }} as user_id,
         events.filename,
-        {{ ga4_column(columns, 'event_timestamp', 'bigint', relation='events') }} as event_timestamp,
+        {{ ga4_column(columns, 'event_timestamp', 'bigint', relation='events') }}
+            as event_timestamp,
         {{ ga4_column(columns, 'event_server_timestamp_offset', 'bigint', relation='events') }}
             as event_server_timestamp_offset
     from events

@@ -16,17 +16,23 @@ events as (
 
 events_with_items as (
     select
-        {{ ga4_column(columns, 'event_name', relation='events') }} in ('purchase', 'refund') as is_transaction,
+        {{ ga4_column(columns, 'event_name', relation='events') }} in ('purchase', 'refund')
+            as is_transaction,
         events.{{ columns['items'].name }},
         events.filename,
         {{ ga4_column(columns, 'event_timestamp', 'bigint', relation='events') }}
-        + coalesce({{ ga4_column(columns, 'event_server_timestamp_offset', 'bigint', relation='events') }}, 0)
+        + coalesce({{ ga4_column(
+            columns, 'event_server_timestamp_offset', 'bigint', relation='events'
+        ) }}, 0)
             as loaded_micros
     from events
 ),
 
 sightings as (
-    {{ ga4_item_rows('events_with_items', columns['items'].name, ['is_transaction', 'filename', 'loaded_micros']) }}
+    {{ ga4_item_rows(
+        'events_with_items', columns['items'].name,
+        ['is_transaction', 'filename', 'loaded_micros']
+    ) }}
 ),
 
 ranked as (
