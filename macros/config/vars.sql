@@ -33,6 +33,7 @@
         'audience_as_of_date': 'date_or_null',
         'metric_time_spine_start_date': 'date',
         'metric_time_spine_end_date': 'date',
+        'spark_key_buckets': 'integer',
     }) }}
 {%- endmacro %}
 

@@ -12,6 +12,10 @@
 {#- The file pattern of a raw table, taken from the source's one reader (its first quoted
     literal), so the run manifest and the source can never disagree. -#}
 {% macro raw_file_pattern(table) -%}
+    {{ return(adapter.dispatch('raw_file_pattern', 'shopfunnel')(table)) }}
+{%- endmacro %}
+
+{% macro default__raw_file_pattern(table) -%}
     {%- set reader = raw_source_node(table).relation_name -%}
     {%- set found = modules.re.search("'((?:[^']|'')*)'", reader) -%}
     {%- if not found -%}
@@ -20,10 +24,16 @@
     {{ return(found.group(1)) }}
 {%- endmacro %}
 
+{#- Spark reads the raw tables through tables over their folders (prepare_raw_sources): the
+    pattern, for messages, is the one DuckDB's reader uses. -#}
+{% macro spark__raw_file_pattern(table) -%}
+    {{ return(checked_var('raw_path') ~ '/' ~ table ~ '/**/*.' ~ raw_extension()) }}
+{%- endmacro %}
+
 {#- The load date of a file from its path: the `load_date=YYYY-MM-DD` folder of a load
     partition, null for a file of the flat layout. -#}
 {% macro file_load_date(path_column) -%}
-    try_cast(regexp_extract({{ path_column }}, 'load_date=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) as date)
+    try_cast({{ regex_extract(path_column, 'load_date=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) }} as date)
 {%- endmacro %}
 
 {#- True when this dbt invocation builds models (run or build); hooks do nothing for
@@ -43,32 +53,34 @@
     files no successful run has processed. -#}
 {% macro start_run() -%}
     {%- if run_builds_models() -%}
-        {%- set statements -%}
-            create schema if not exists ops;
-            create table if not exists ops.processed_raw_files (
-                table_name varchar,
-                file_path varchar,
-                load_date date,
-                run_id varchar,
-                processed_at timestamp
-            );
-            create table if not exists ops.pipeline_runs (
-                run_id varchar,
-                started_at timestamp,
-                finished_at timestamp,
-                is_full_refresh boolean,
-                status varchar,
-                files_read bigint,
-                first_load_date date,
-                last_load_date date,
-                rows_read json,
-                rows_quarantined json,
-                too_late_events bigint,
-                first_event_at timestamp,
-                last_event_at timestamp,
-                message varchar
-            );
-            create or replace table ops.run_pending_files as
+        {%- do prepare_raw_sources() -%}
+        {%- set statements = [
+            'create schema if not exists ops',
+            create_ops_table('ops.processed_raw_files', [
+                ('table_name', 'string'),
+                ('file_path', 'string'),
+                ('load_date', 'date'),
+                ('run_id', 'string'),
+                ('processed_at', 'timestamp'),
+            ]),
+            create_ops_table('ops.pipeline_runs', [
+                ('run_id', 'string'),
+                ('started_at', 'timestamp'),
+                ('finished_at', 'timestamp'),
+                ('is_full_refresh', 'boolean'),
+                ('status', 'string'),
+                ('files_read', 'bigint'),
+                ('first_load_date', 'date'),
+                ('last_load_date', 'date'),
+                ('rows_read', json_type()),
+                ('rows_quarantined', json_type()),
+                ('too_late_events', 'bigint'),
+                ('first_event_at', 'timestamp'),
+                ('last_event_at', 'timestamp'),
+                ('message', 'string'),
+            ]),
+        ] -%}
+        {%- set pending -%}
             {%- for table in raw_tables() %}
             {%- set rebuild = flags.FULL_REFRESH or built_base_relation(table) is none %}
             select
@@ -76,23 +88,26 @@
                 file as file_path,
                 {{ file_load_date('file') }} as load_date,
                 {{ rebuild }} as is_rebuild
-            from glob('{{ raw_file_pattern(table) }}')
+            from ({{ raw_file_listing(table) }}) as listed
             {%- if not rebuild %}
             where file not in (
                 select file_path from ops.processed_raw_files where table_name = '{{ table }}'
             )
             {%- endif %}
             {{ 'union all' if not loop.last }}
-            {%- endfor %};
-            create or replace table ops.current_run as
+            {%- endfor %}
+        {%- endset -%}
+        {%- set current -%}
             select
                 '{{ invocation_id }}' as run_id,
                 cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as started_at,
-                {{ flags.FULL_REFRESH | string | lower }} as is_full_refresh;
+                {{ flags.FULL_REFRESH | string | lower }} as is_full_refresh
         {%- endset -%}
-        {%- do run_query(statements) -%}
+        {%- set statements = statements + replace_table_as('ops.run_pending_files', pending)
+            + replace_table_as('ops.current_run', current) -%}
+        {%- do run_statements(statements) -%}
         {%- if flags.FULL_REFRESH -%}
-            {%- do run_query('delete from ops.processed_raw_files') -%}
+            {%- do run_query(delete_all_rows('ops.processed_raw_files')) -%}
         {%- endif -%}
         {%- do warn_missing_tables() -%}
     {%- endif -%}
@@ -104,7 +119,7 @@
 {% macro warn_missing_tables() -%}
     {%- set missing = [] -%}
     {%- for table in raw_tables() -%}
-        {%- set found = run_query("select count(*) from glob('" ~ raw_file_pattern(table) ~ "')") -%}
+        {%- set found = run_query("select count(*) from (" ~ raw_file_listing(table) ~ ") as listed") -%}
         {%- if found.columns[0].values()[0] == 0 -%}
             {%- do missing.append(table) -%}
         {%- endif -%}
@@ -166,22 +181,26 @@
             {%- set status = 'success' -%}
             {%- set message = '' -%}
         {%- endif -%}
-        {%- set statements -%}
-            {%- if status == 'success' %}
+        {%- set statements = [] -%}
+        {%- if status == 'success' -%}
+            {%- set processed -%}
             insert into ops.processed_raw_files
             select
                 table_name,
                 file_path,
                 load_date,
                 '{{ invocation_id }}',
-                current_timestamp::timestamp
-            from ops.run_pending_files;
-            {%- endif %}
+                cast(current_timestamp as timestamp)
+            from ops.run_pending_files
+            {%- endset -%}
+            {%- do statements.append(processed) -%}
+        {%- endif -%}
+        {%- set recorded -%}
             insert into ops.pipeline_runs
             select
                 '{{ invocation_id }}',
                 cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp),
-                current_timestamp::timestamp,
+                cast(current_timestamp as timestamp),
                 {{ flags.FULL_REFRESH | string | lower }},
                 '{{ status }}',
                 (select count(*) from ops.run_pending_files),
@@ -192,9 +211,10 @@
                 {{ run_batch_events_summary('count(*) filter (where quarantine_rule = \'too_late\')') }},
                 {{ run_batch_events_summary('min(event_at) filter (where quarantine_rule is null)') }},
                 {{ run_batch_events_summary('max(event_at) filter (where quarantine_rule is null)') }},
-                '{{ message | replace("'", "''") }}';
+                {{ sql_text(message) }}
         {%- endset -%}
-        {%- do run_query(statements) -%}
+        {%- do statements.append(recorded) -%}
+        {%- do run_statements(statements) -%}
         {%- if status != 'success' -%}
             {{ log('shopfunnel: run ' ~ status ~ ': ' ~ message, info=true) }}
         {%- endif -%}
@@ -205,12 +225,13 @@
 {#- A JSON object {table: rows} of the rows this run's batch brought into each base model
     (quarantined: only those with a quarantine rule). -#}
 {% macro run_batch_counts(quarantined_only) -%}
-    json_object(
-    {%- for table in raw_tables() %}
-        {%- set relation = built_base_relation(table) %}
-        '{{ table }}',
-        {%- if relation is none %} 0
-        {%- else %}
+    {%- set pairs = [] -%}
+    {%- for table in raw_tables() -%}
+        {%- set relation = built_base_relation(table) -%}
+        {%- if relation is none -%}
+            {%- do pairs.append((table, '0')) -%}
+        {%- else -%}
+            {%- set counted -%}
         (
             select count(*) from {{ relation }}
             where source_file in (
@@ -218,9 +239,11 @@
             )
             {%- if quarantined_only %} and quarantine_rule is not null{% endif %}
         )
-        {%- endif %}{{ ',' if not loop.last }}
-    {%- endfor %}
-    )
+            {%- endset -%}
+            {%- do pairs.append((table, counted)) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ json_object_text(pairs) }}
 {%- endmacro %}
 
 {#- One aggregate over the events this run's batch brought in (null when events were not built). -#}
@@ -242,11 +265,27 @@
     on an incremental run, delete the rows of every touched key; the model then inserts the
     recomputed rows (strategy append), so a key that no longer exists disappears too. -#}
 {% macro delete_touched(key, touched_model) -%}
+    {{ return(adapter.dispatch('delete_touched', 'shopfunnel')(key, touched_model)) }}
+{%- endmacro %}
+
+{% macro default__delete_touched(key, touched_model) -%}
     {%- if is_incremental() and run_is_rebuild() -%}
         delete from {{ this }}
     {%- elif is_incremental() -%}
         delete from {{ this }}
         where {{ key }} in (select touched.{{ key }} from {{ ref(touched_model) }} as touched)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Spark (no DELETE on Parquet tables): the same rows go, by rewriting the key-bucket
+    partitions that hold them (spark_delete_rows); the hook's own SQL is empty. -#}
+{% macro spark__delete_touched(key, touched_model) -%}
+    {%- if is_incremental() and run_is_rebuild() -%}
+        {%- do run_query('truncate table ' ~ this) -%}
+    {%- elif is_incremental() -%}
+        {%- do spark_delete_rows(
+            this, key ~ ' in (select touched.' ~ key ~ ' from ' ~ ref(touched_model) ~ ' as touched)'
+        ) -%}
     {%- endif -%}
 {%- endmacro %}
 

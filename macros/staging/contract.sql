@@ -63,7 +63,7 @@
 {% macro contract_raw_columns(table, prefix='sent_', condition=none) -%}
     {%- for column in contract_columns(table) %}
         {%- set raw = prefix ~ column.name -%}
-        {%- set kept = text_if_cleaned(raw, 'cast(' ~ staged_name(column) ~ ' as varchar)') -%}
+        {%- set kept = text_if_cleaned(raw, 'cast(' ~ staged_name(column) ~ ' as string)') -%}
         {% if condition %}case when {{ condition }} then {{ kept }} end{% else %}{{ kept }}{% endif %}
             as {{ staged_name(column) }}_raw{{ ',' if not loop.last }}
     {%- endfor %}
@@ -81,11 +81,7 @@
 {#- The hash of a row's typed values, in contract order: the last tie-breaker between
     versions of a key, and the content fingerprint of the reconciliation test. -#}
 {% macro contract_row_hash(table) -%}
-    hash(
-    {%- for column in contract_columns(table) -%}
-        {{ staged_name(column) }}{{ ', ' if not loop.last }}
-    {%- endfor -%}
-    )
+    {{- row_hash(contract_staged_names(table)) -}}
 {%- endmacro %}
 
 {#- The staged names of a raw table's contract columns, in order. -#}

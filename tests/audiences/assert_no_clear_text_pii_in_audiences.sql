@@ -36,9 +36,9 @@ member_values as (
 
 all_text as (
     select
-        cast(null as varchar) as relation_name,
-        cast(null as varchar) as column_name,
-        cast(null as varchar) as text_value
+        cast(null as string) as relation_name,
+        cast(null as string) as column_name,
+        cast(null as string) as text_value
     where false
     {%- for relation in relations if relation is not none %}
     {%- for column in adapter.get_columns_in_relation(relation) if column.is_string() %}
@@ -46,7 +46,7 @@ all_text as (
     select
         '{{ relation.identifier }}' as relation_name,
         '{{ column.name }}' as column_name,
-        cast({{ column.name }} as varchar) as text_value
+        cast({{ column.name }} as string) as text_value
     from {{ relation }}
     {%- endfor %}
     {%- endfor %}
