@@ -43,7 +43,7 @@
 {%- macro spark__create_table_as(temporary, relation, compiled_code, language='sql') -%}
   {%- set partition_key = config.get('spark_partition_key') -%}
   {%- if temporary or language != 'sql' or not partition_key -%}
-    {{ dbt_spark.spark__create_table_as(temporary, relation, compiled_code, language) }}
+    {{ dbt.spark__create_table_as(temporary, relation, compiled_code, language) }}
   {%- else -%}
     create table {{ relation }}
     {%- set contract_config = config.get('contract') -%}
@@ -93,7 +93,7 @@
     {%- endif -%}
     {% do return(raw_strategy) %}
   {%- endif -%}
-  {% do return(dbt_spark.dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format)) %}
+  {% do return(dbt.dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format)) %}
 {% endmacro %}
 
 {#- delete+insert on Spark: the new rows are written to a staging table first (they are
@@ -114,6 +114,6 @@
   {%- elif strategy == 'append' and config.get('spark_partition_key') -%}
     {{ spark_insert_into_sql(source, target) }}
   {%- else -%}
-    {{ dbt_spark.dbt_spark_get_incremental_sql(strategy, source, target, existing, unique_key, incremental_predicates) }}
+    {{ dbt.dbt_spark_get_incremental_sql(strategy, source, target, existing, unique_key, incremental_predicates) }}
   {%- endif -%}
 {% endmacro %}
