@@ -117,3 +117,31 @@
     {{ dbt.dbt_spark_get_incremental_sql(strategy, source, target, existing, unique_key, incremental_predicates) }}
   {%- endif -%}
 {% endmacro %}
+
+{#- Seeds on Spark: dbt-spark's session method splices the values into its INSERT without
+    escaping quotes or backslashes (seed channel_rules holds both); here every value is a
+    literal quoted for Spark, then cast to the column's type. -#}
+{% macro spark__load_csv_rows(model, agate_table) %}
+  {%- set column_override = model['config'].get('column_types', {}) -%}
+  {%- set statements = [] -%}
+  {%- for chunk in agate_table.rows | batch(get_batch_size()) -%}
+    {%- set sql -%}
+      insert into {{ this.render() }} values
+      {%- for row in chunk %}
+      ({%- for col_name in agate_table.column_names -%}
+        {%- set type = column_override.get(col_name, adapter.convert_type(agate_table, loop.index0)) -%}
+        {%- set value = row[loop.index0] -%}
+        {%- if value is none -%}
+          cast(null as {{ type }})
+        {%- else -%}
+          cast('{{ value | string | replace("\\", "\\\\") | replace("'", "\\'") }}' as {{ type }})
+        {%- endif -%}
+        {{ ', ' if not loop.last }}
+      {%- endfor -%}){{ ',' if not loop.last }}
+      {%- endfor %}
+    {%- endset -%}
+    {%- do run_query(sql) -%}
+    {%- if loop.first -%}{%- do statements.append(sql) -%}{%- endif -%}
+  {%- endfor -%}
+  {{ return(statements[0] if statements else '') }}
+{% endmacro %}

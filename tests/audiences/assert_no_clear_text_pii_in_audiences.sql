@@ -57,10 +57,10 @@ violations as (
     from all_text
     where
         all_text.text_value like '%@%'
-        or regexp_full_match(
-            trim(all_text.text_value), '[+]?(82)?[- ]?0?1[0-9][- ]?[0-9]{3,4}[- ]?[0-9]{4}'
-        )
-        or regexp_full_match(lower(all_text.text_value), '[0-9a-f]{64}')
+        or {{ regex_full_match(
+            'trim(all_text.text_value)', '[+]?(82)?[- ]?0?1[0-9][- ]?[0-9]{3,4}[- ]?[0-9]{4}'
+        ) }}
+        or {{ regex_full_match('lower(all_text.text_value)', '[0-9a-f]{64}') }}
         or all_text.text_value in (
             select member_values.contact_value from member_values
             where member_values.contact_value is not null
