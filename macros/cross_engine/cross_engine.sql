@@ -71,7 +71,7 @@
     regexp_replace({{ expression }}, {{ regex_literal(pattern) }}, {{ sql_text(replacement) }})
 {%- endmacro %}
 
-{#- A timestamp (or a date, read as its midnight) plus a number of hours (may be fractional):
+{#- A timestamp (or a date, read as its midnight) plus a whole number of hours:
     a timestamp. -#}
 {% macro add_hours(timestamp_expression, hours) -%}
     {{ return(adapter.dispatch('add_hours', 'shopfunnel')(timestamp_expression, hours)) }}
