@@ -53,6 +53,7 @@ demo: $(STAMP) ## Generate the default data set, build everything, print the hea
 	$(BIN)/python -m shopfunnel generate --visitors $(DEMO_VISITORS) --days $(DEMO_DAYS) --seed $(SEED) --out $(DEMO_RAW)
 	DUCKDB_PATH=$(DEMO_DB) $(BIN)/dbt seed --vars '{raw_path: $(DEMO_RAW)}' --full-refresh --quiet
 	DUCKDB_PATH=$(DEMO_DB) $(BIN)/dbt build --vars '{raw_path: $(DEMO_RAW)}'
+	$(BIN)/python -m shopfunnel publish --db $(DEMO_DB)
 	$(BIN)/python -m shopfunnel report --db $(DEMO_DB)
 	$(BIN)/python -m shopfunnel export --db $(DEMO_DB) --out exports
 
@@ -140,3 +141,52 @@ ci-slim: $(STAMP) ## Slim CI: lint changed SQL, build state:modified+ against ta
 .PHONY: structure
 structure: $(STAMP) ## Structure checks on a fresh dbt parse (rules set to warn are listed, not failed)
 	$(BIN)/python -m shopfunnel structure --parse
+
+# ---------------------------------------------------------------- serving (BI tools)
+# Write-audit-publish (docs/serving.md): BI tools open the serving file, never the build.
+# `make bi` installs Superset in its own virtualenv; `make test` needs it and Debian's
+# postgresql and chromium (installed with apt-get when root, else the command is printed).
+BI_VENV := .venv-bi
+BI_STAMP := $(BI_VENV)/.installed
+BI_PORT ?= 8088
+
+$(BI_STAMP): bi/requirements.lock
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; set PYTHON=/path/to/python3.11" >&2; exit 1; }
+	@test -x $(BI_VENV)/bin/python || $(PYTHON) -m venv $(BI_VENV)
+	$(BI_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r bi/requirements.lock
+	@touch $(BI_STAMP)
+
+.PHONY: bi
+bi: $(BI_STAMP) ## Apache Superset 6.1 in its own virtualenv (.venv-bi)
+
+.PHONY: bi-up
+bi-up: $(STAMP) $(BI_STAMP) ## Superset on 127.0.0.1:$(BI_PORT) with the case-study dashboard (after make demo)
+	BI_PORT=$(BI_PORT) bash bi/up.sh
+
+.PHONY: serve-deps
+serve-deps: ## Debian packages of the serving tests: postgresql, chromium (apt-get when root)
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing$$missing with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "error: Debian packages missing:$$missing. Run: sudo apt-get update && sudo apt-get install -y$$missing" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+# the full pytest run (make test) also starts Superset and PostgreSQL
+pytest: $(BI_STAMP) serve-deps
+
+.PHONY: lint-bi
+lint-bi: $(STAMP)
+	$(BIN)/ruff check bi
+
+lint: lint-bi
+
+.PHONY: test-quick
+test-quick: $(STAMP) lint test-data test-build validate ## make test without Superset, PostgreSQL and the slow tests (load test, slim CI)
+	SHOPFUNNEL_TEST_DB=$(TEST_DB) SHOPFUNNEL_TEST_RAW=$(TEST_RAW) $(BIN)/pytest -q -m "not slow and not superset and not postgres" $(DROP_LEAK_NOISE)

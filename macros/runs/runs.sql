@@ -138,9 +138,17 @@
     {%- endfor -%}
 {%- endmacro %}
 
+{#- True when this warehouse holds the run manifest (a compile or lint outside a run may
+    meet a warehouse without it: the batch is then empty). -#}
+{% macro run_manifest_exists() -%}
+    {{ return(adapter.get_relation(
+        database=target.database, schema='ops', identifier='run_pending_files'
+    ) is not none) }}
+{%- endmacro %}
+
 {#- The files of this run's batch for one raw table (a list of paths; empty at parse time). -#}
 {% macro run_batch_files(table) -%}
-    {%- if not execute -%}
+    {%- if not execute or not run_manifest_exists() -%}
         {{ return([]) }}
     {%- endif -%}
     {%- set rows = run_query(
@@ -295,7 +303,7 @@
     {%- if not execute -%}
         {{ return(false) }}
     {%- endif -%}
-    {%- if flags.FULL_REFRESH -%}
+    {%- if flags.FULL_REFRESH or not run_manifest_exists() -%}
         {{ return(true) }}
     {%- endif -%}
     {%- set rows = run_query('select coalesce(bool_or(is_rebuild), false) from ops.run_pending_files') -%}

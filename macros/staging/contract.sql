@@ -61,12 +61,17 @@
     `condition` when given (events keep it only for the rows that break a rule). The raw values
     are read under `prefix`, the typed values under their staged names. -#}
 {% macro contract_raw_columns(table, prefix='sent_', condition=none) -%}
-    {%- for column in contract_columns(table) %}
-        {%- set raw = prefix ~ column.name -%}
-        {%- set kept = text_if_cleaned(raw, 'cast(' ~ staged_name(column) ~ ' as string)') -%}
-        {% if condition %}case when {{ condition }} then {{ kept }} end{% else %}{{ kept }}{% endif %}
-            as {{ staged_name(column) }}_raw{{ ',' if not loop.last }}
-    {%- endfor %}
+    {%- set items = [] -%}
+    {%- for column in contract_columns(table) -%}
+        {%- set kept = text_if_cleaned(
+            prefix ~ column.name, 'cast(' ~ staged_name(column) ~ ' as string)'
+        ) -%}
+        {%- if condition -%}
+            {%- set kept = 'case when ' ~ condition ~ ' then ' ~ kept ~ ' end' -%}
+        {%- endif -%}
+        {%- do items.append(kept ~ ' as ' ~ staged_name(column) ~ '_raw') -%}
+    {%- endfor -%}
+    {{ items | join(',\n        ') }}
 {%- endmacro %}
 
 {#- The names of the raw text columns kept for the quarantine. -#}

@@ -7,7 +7,9 @@
     null: with the cleaned value it gives back the value as sent (see sent_text). -#}
 {% macro text_if_cleaned(raw_column, cleaned) -%}
     case
-        when cast({{ raw_column }} as string) is distinct from {{ cleaned }}
+        when {{ raw_column }} is not null and {{ cleaned }} is null
+            then cast({{ raw_column }} as string)
+        when cast({{ raw_column }} as string) <> {{ cleaned }}
             then cast({{ raw_column }} as string)
     end
 {%- endmacro %}
@@ -73,4 +75,31 @@
             {%- do spark_delete_rows(this, 'source_file in (' ~ listed | join(', ') ~ ')') -%}
         {%- endif -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#- A CTE hint: compute this CTE inside each query that reads it (streaming), never store it
+    whole. DuckDB stores a CTE read twice; for the wide rows of a base model that costs
+    far more than reading the few columns a second reader needs again. Engines without the
+    hint ignore it. -#}
+{% macro inline_cte() -%}
+    {{ return(adapter.dispatch('inline_cte', 'shopfunnel')()) }}
+{%- endmacro %}
+
+{% macro duckdb__inline_cte() -%}
+    not materialized
+{%- endmacro %}
+
+{% macro default__inline_cte() -%}
+{%- endmacro %}
+
+{#- A CTE hint: compute this (small) CTE once and keep it for every reader. -#}
+{% macro stored_cte() -%}
+    {{ return(adapter.dispatch('stored_cte', 'shopfunnel')()) }}
+{%- endmacro %}
+
+{% macro duckdb__stored_cte() -%}
+    materialized
+{%- endmacro %}
+
+{% macro default__stored_cte() -%}
 {%- endmacro %}

@@ -20,6 +20,9 @@ COMMANDS: dict[str, str] = {
     "validate": "shopfunnel.validate.cli",
     "export": "shopfunnel.export",
     "daily": "shopfunnel.daily",
+    "publish": "shopfunnel.serve.publish",
+    "rollback": "shopfunnel.serve.rollback",
+    "versions": "shopfunnel.serve.versions",
 }
 
 

@@ -8,8 +8,8 @@ step that fails (exit code 1, naming the step):
 2. ``dbt seed`` and an incremental ``dbt build`` (every model reads only its batch of new
    files and recomputes exactly what they touch; docs block incremental_runs);
 3. the marts gate (``validate --stage marts``);
-4. publish to the serving file BI tools read, when the serving package is installed
-   (``--no-publish`` skips it).
+4. publish the marts to the serving file BI tools read (write-audit-publish,
+   ``shopfunnel.serve``; ``--no-publish`` skips it).
 
 ``--full-refresh`` rebuilds every model from every file. ``python -m shopfunnel backfill
 --from D1 --to D2`` reprocesses the loads of a date range (their files are read again with
@@ -114,14 +114,16 @@ def mark_for_backfill(db: Path, first: date, last: date) -> int:
         con.close()
 
 
-def _publish(db: Path) -> None:
-    try:
-        from shopfunnel.serve import publish as serving  # type: ignore[import-not-found]
-    except ImportError:
-        _say("publish: skipped (the serving package is not installed)")
-        return
+def _publish(db: Path, gated: bool) -> None:
+    """Publish the build's marts to the serving file (env SHOPFUNNEL_SERVE_PATH)."""
+    from shopfunnel.serve import GateResult, publish_build
+
     _say("publish: writing a new version of the serving file ...")
-    serving.publish_build(db)
+    gate = GateResult(True, "marts gate passed in the daily run") if gated else None
+    result = publish_build(db, gate=gate, run_results=project_dir() / "target" / "run_results.json")
+    if not result.published:
+        raise StepFailed("publish", result.message)
+    _say(f"publish: serving version {result.version_id} at {result.serve_path}")
 
 
 def run_pipeline(
@@ -160,7 +162,7 @@ def run_pipeline(
         marts = [python, "-m", "shopfunnel", "validate", "--stage", "marts", "--db", str(db)]
         _run("marts gate", marts, env, cwd)
     if publish:
-        _publish(db)
+        _publish(db, gated=gates)
     return run
 
 

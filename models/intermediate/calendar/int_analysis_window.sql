@@ -38,17 +38,35 @@ products as (
 ),
 
 load_dates as (
-    select max(load_date) as load_date, min(load_date) as first_load_date from events
+    select
+        max(load_date) as load_date,
+        min(load_date) as first_load_date
+    from events
     union all
-    select max(load_date), min(load_date) from members
+    select
+        max(load_date) as load_date,
+        min(load_date) as first_load_date
+    from members
     union all
-    select max(load_date), min(load_date) from grade_history
+    select
+        max(load_date) as load_date,
+        min(load_date) as first_load_date
+    from grade_history
     union all
-    select max(load_date), min(load_date) from orders
+    select
+        max(load_date) as load_date,
+        min(load_date) as first_load_date
+    from orders
     union all
-    select max(load_date), min(load_date) from order_items
+    select
+        max(load_date) as load_date,
+        min(load_date) as first_load_date
+    from order_items
     union all
-    select max(load_date), min(load_date) from products
+    select
+        max(load_date) as load_date,
+        min(load_date) as first_load_date
+    from products
 ),
 
 session_days as (

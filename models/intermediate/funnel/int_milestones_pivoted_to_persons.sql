@@ -39,7 +39,7 @@ grade_history as (
     select * from {{ ref('stg_shop__member_grade_history') }}
 ),
 
-touched_persons as (
+touched_persons as (  -- noqa: ST03 (read on incremental runs only)
     select * from {{ ref('int_persons_touched_by_run') }}
 ),
 

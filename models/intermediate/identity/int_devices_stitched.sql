@@ -21,7 +21,7 @@ events as (
     where not is_bot
 ),
 
-touched_devices as (
+touched_devices as (  -- noqa: ST03 (read on incremental runs only)
     select * from {{ ref('int_devices_touched_by_run') }}
 ),
 

@@ -27,7 +27,7 @@ devices as (
     where not is_bot_device
 ),
 
-touched_devices as (
+touched_devices as (  -- noqa: ST03 (read on incremental runs only)
     select * from {{ ref('int_devices_touched_by_run') }}
 ),
 

@@ -24,7 +24,7 @@ funnel_stages as (
     select * from {{ ref('funnel_stages') }}
 ),
 
-touched_persons as (
+touched_persons as (  -- noqa: ST03 (read on incremental runs only)
     select * from {{ ref('int_persons_touched_by_run') }}
 ),
 

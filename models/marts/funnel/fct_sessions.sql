@@ -18,7 +18,7 @@ sessions as (
     select * from {{ ref('int_sessions_attributed') }}
 ),
 
-touched_devices as (
+touched_devices as (  -- noqa: ST03 (read on incremental runs only)
     select * from {{ ref('int_devices_touched_by_run') }}
 ),
 

@@ -8,20 +8,28 @@
 -- (base_shop__events_batch), brings back the stored rows of the event_ids the batch
 -- touches, ranks them together and replaces those event_ids (delete+insert on event_id).
 -- A full refresh reads every file. Either way the same rows give the same table.
--- Shaped for 100M rows: only the rows of an id sent more than once are ranked by a window;
--- the regular-expression rules run on the few distinct tag combinations, paths and agents.
+--
+-- Shaped for 100M rows on 2 cores: the wide rows stream through once (typing, rules, the
+-- lookups, the write); nothing wide is materialized. What needs more than one row is
+-- computed on narrow projections of the batch (DuckDB reads only those columns again):
+-- the ids sent more than once (only their rows, and rows without an id, are ranked by a
+-- window), the first load date, and the lookups: each distinct URL, referrer, tag
+-- combination and user agent is parsed and classified once and joined back on equality.
 {{
     config(
         materialized='incremental',
         unique_key='event_id',
         incremental_strategy='delete+insert',
+        on_schema_change='fail',
         pre_hook="{{ delete_batch_rows('events') }}",
     )
 }}
+{%- set stored_columns = contract_staged_names('events') + contract_raw_names('events')
+    + ['source_file', 'load_date', 'row_hash', 'row_rule'] %}
 
 with
 
-batch as (
+batch as {{ inline_cte() }} (
     select * from {{ ref('base_shop__events_batch') }}
 ),
 
@@ -33,7 +41,7 @@ page_rules as (
     select * from {{ ref('page_rules') }}
 ),
 
-typed as (
+typed as {{ inline_cte() }} (
     select
         {{ contract_typed_columns('events') }},
         {{ contract_sent_columns('events') }},
@@ -42,7 +50,7 @@ typed as (
     from batch
 ),
 
-hashed as (
+hashed as {{ inline_cte() }} (
     select
         * exclude (file_load_date),
         coalesce(file_load_date, cast(loaded_at as date)) as load_date,
@@ -53,18 +61,15 @@ hashed as (
 {% if is_incremental() -%}
 stored as (
     select
-        {%- for column in contract_staged_names('events') + contract_raw_names('events') %}
-        {{ column }},
+        {%- for column in stored_columns %}
+        {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
-        source_file,
-        load_date,
-        row_hash,
-        row_rule
     from {{ this }}
     where event_id in (select hashed.event_id from hashed)
 ),
 {%- endif %}
 
+-- the table's first load holds the history: its rows are never `too_late`
 first_load as (
     select min(load_date) as first_load_date
     from (
@@ -76,7 +81,24 @@ first_load as (
     ) as load_dates
 ),
 
-ruled as (
+-- ids with more than one version, in the batch or in the batch and the table (a count of
+-- the id's hash reads one column; a collision only adds a candidate, the window below
+-- partitions by the id itself)
+repeated_ids as (
+    select event_id_hash
+    from (
+        select hash(event_id) as event_id_hash from hashed
+        where event_id is not null
+        {% if is_incremental() -%}
+        union all
+        select hash(event_id) from stored
+        {%- endif %}
+    ) as ids
+    group by event_id_hash
+    having count(*) > 1
+),
+
+ruled as {{ inline_cte() }} (
     select
         hashed.*,
         {{ events_row_rule('hashed', 'first_load.first_load_date') }} as row_rule
@@ -86,74 +108,79 @@ ruled as (
 
 -- a clean row needs no raw text: a later ranking can only make it a `duplicate`, whose
 -- values as read are its values as sent up to trimming and case
-checked as (
+checked as {{ inline_cte() }} (
     select
         * exclude ({{ contract_sent_names('events') | join(', ') }}),
         {{ contract_raw_columns('events', condition='row_rule is not null') }}
     from ruled
 ),
 
-candidates as (
+-- one version of its id, nothing to rank: the verdict is the row's own rule
+single_verdicts as {{ inline_cte() }} (
+    select
+        *,
+        row_rule as quarantine_rule,
+        case
+            when row_rule is not null
+                then {{ composite_key(['source_file', 'row_hash', '1']) }}
+        end as quarantine_row_id
+    from checked
+    where
+        event_id is not null
+        and hash(event_id) not in (select repeated_ids.event_id_hash from repeated_ids)
+),
+
+-- the few rows that need their neighbours: every version of an id sent more than once
+-- (stored versions included) and rows without an id (identical ones are numbered)
+few_versions as {{ stored_cte() }} (
     select * from checked
+    where
+        event_id is null
+        or hash(event_id) in (select repeated_ids.event_id_hash from repeated_ids)
     {% if is_incremental() -%}
     union all by name
     select * from stored
     {%- endif %}
 ),
 
--- ids sent more than once: only their rows need a window (a count of the id's hash reads
--- one column; a collision only adds a candidate, the window partitions by the id itself)
-repeated_ids as (
-    select hash(event_id) as event_id_hash
-    from candidates
-    where event_id is not null
-    group by hash(event_id)
-    having count(*) > 1
-),
-
-single_versions as (
-    select * from candidates
-    where event_id is null or hash(event_id) not in (select event_id_hash from repeated_ids)
-),
-
-repeated_versions as materialized (
-    select * from candidates
-    where hash(event_id) in (select event_id_hash from repeated_ids)
-),
-
 -- a copy that arrived too late of an event that has a clean version is a `duplicate`
 ranked as (
     select
         *,
-        case when row_rule is null then 1 end as version_rank,
-        false as has_clean_version
-    from single_versions
-    union all
-    select
-        *,
         {{ version_rank('event_id', 'loaded_at asc') }} as version_rank,
         bool_or(row_rule is null) over (partition by event_id) as has_clean_version
-    from repeated_versions
+    from few_versions
 ),
 
-verdicts as (
+few_verdicts as (
     select
         * exclude (version_rank, has_clean_version),
         case
-            when row_rule = 'too_late' and has_clean_version then 'duplicate'
+            when row_rule = 'too_late' and event_id is not null and has_clean_version
+                then 'duplicate'
             when row_rule is not null then row_rule
             when version_rank > 1 then 'duplicate'
         end as quarantine_rule
     from ranked
 ),
 
--- the clean rows get the derived columns; each distinct URL is parsed once (a few thousand
--- distinct URLs against millions of hits) and joined back on equality
-kept as (
-    select * from verdicts
-    where quarantine_rule is null
+few_identified as (
+    select
+        *,
+        case
+            when quarantine_rule is not null
+                then {{ quarantine_row_id(contract_raw_names('events')) }}
+        end as quarantine_row_id
+    from few_verdicts
 ),
 
+verdicts as {{ inline_cte() }} (
+    select * from single_verdicts
+    union all by name
+    select * from few_identified
+),
+
+-- lookups: each distinct value parsed and classified once, from narrow projections
 page_urls as (
     select
         page_url,
@@ -162,42 +189,41 @@ page_urls as (
         {{ url_parameter('page_url', 'utm_medium') }} as utm_medium_in_url,
         {{ url_parameter('page_url', 'utm_campaign') }} as utm_campaign_in_url,
         {{ url_parameter('page_url', 'utm_term') }} as utm_term_in_url
-    from (select distinct page_url from kept where page_url is not null) as distinct_urls
+    from (
+        select distinct page_url from hashed
+        where page_url is not null
+    ) as distinct_urls
 ),
 
 referrer_urls as (
     select
         referrer_url,
         {{ url_host('referrer_url') }} as referrer_host
-    from (select distinct referrer_url from kept where referrer_url is not null) as distinct_urls
-),
-
-parsed as materialized (
-    select
-        kept.*,
-        page_urls.page_path,
-        referrer_urls.referrer_host,
-        case when kept.utm_source is null then page_urls.utm_source_in_url end
-            as utm_source_parsed,
-        case when kept.utm_medium is null then page_urls.utm_medium_in_url end
-            as utm_medium_parsed,
-        case when kept.utm_campaign is null then page_urls.utm_campaign_in_url end
-            as utm_campaign_parsed,
-        case when kept.utm_term is null then page_urls.utm_term_in_url end
-            as utm_term_parsed
-    from kept
-    left join page_urls
-        on kept.page_url = page_urls.page_url
-    left join referrer_urls
-        on kept.referrer_url = referrer_urls.referrer_url
+    from (
+        select distinct referrer_url from hashed
+        where referrer_url is not null
+    ) as distinct_referrers
 ),
 
 traffic_signals as (
     select distinct
-        lower(coalesce(utm_source, utm_source_parsed, '')) as source_key,
-        lower(coalesce(utm_medium, utm_medium_parsed, '')) as medium_key,
-        coalesce(referrer_host, '') as referrer_key
-    from parsed
+        lower(coalesce(signal_inputs.utm_source, page_urls.utm_source_in_url, ''))
+            as source_key,
+        lower(coalesce(signal_inputs.utm_medium, page_urls.utm_medium_in_url, ''))
+            as medium_key,
+        coalesce(referrer_urls.referrer_host, '') as referrer_key
+    from (
+        select distinct
+            utm_source,
+            utm_medium,
+            page_url,
+            referrer_url
+        from hashed
+    ) as signal_inputs
+    left join page_urls
+        on signal_inputs.page_url = page_urls.page_url
+    left join referrer_urls
+        on signal_inputs.referrer_url = referrer_urls.referrer_url
 ),
 
 classified_signals as (
@@ -226,41 +252,92 @@ classified_signals as (
         traffic_signals.referrer_key
 ),
 
-page_paths as (
-    select distinct page_path
-    from page_urls
-    where page_path is not null
-),
-
 classified_paths as (
     select
         page_paths.page_path,
         arg_min(page_rules.page_type, page_rules.priority) as page_type
-    from page_paths
+    from (
+        select distinct page_path from page_urls
+        where page_path is not null
+    ) as page_paths
     inner join page_rules
         on regexp_matches(page_paths.page_path, page_rules.path_regex)
     group by page_paths.page_path
-),
-
-user_agents as (
-    select distinct user_agent
-    from parsed
 ),
 
 flagged_user_agents as (
     select
         user_agent,
         {{ is_bot_user_agent('user_agent') }} as is_bot
-    from user_agents
+    from (select distinct user_agent from hashed) as user_agents
 ),
 
-clean_rows as (
+-- the derived columns, for the kept rows only
+parsed as {{ inline_cte() }} (
     select
-        parsed.*,
-        coalesce(classified_paths.page_type, 'unknown') as page_type,
-        classified_signals.channel_group,
-        coalesce(flagged_user_agents.is_bot, false) as is_bot,
-        cast(null as varchar) as quarantine_row_id
+        verdicts.*,
+        case when verdicts.quarantine_rule is null then page_urls.page_path end as page_path,
+        case
+            when verdicts.quarantine_rule is null then referrer_urls.referrer_host
+        end as referrer_host,
+        {%- for tag in ['source', 'medium', 'campaign', 'term'] %}
+        case
+            when verdicts.quarantine_rule is null and verdicts.utm_{{ tag }} is null
+                then page_urls.utm_{{ tag }}_in_url
+        end as utm_{{ tag }}_parsed,
+        {%- endfor %}
+        case when verdicts.quarantine_rule is null then flagged_user_agents.is_bot end
+            as user_agent_is_bot
+    from verdicts
+    left join page_urls
+        on verdicts.page_url = page_urls.page_url
+    left join referrer_urls
+        on verdicts.referrer_url = referrer_urls.referrer_url
+    left join flagged_user_agents
+        on verdicts.user_agent is not distinct from flagged_user_agents.user_agent
+),
+
+final as (
+    select
+        parsed.event_id,
+        parsed.anonymous_id,
+        parsed.member_id,
+        parsed.event_name,
+        parsed.page_url,
+        parsed.page_path,
+        case
+            when parsed.quarantine_rule is null
+                then coalesce(classified_paths.page_type, 'unknown')
+        end as page_type,
+        parsed.referrer_url,
+        parsed.referrer_host,
+        parsed.utm_source,
+        parsed.utm_medium,
+        parsed.utm_campaign,
+        parsed.utm_term,
+        parsed.utm_source_parsed,
+        parsed.utm_medium_parsed,
+        parsed.utm_campaign_parsed,
+        parsed.utm_term_parsed,
+        case
+            when parsed.quarantine_rule is null then classified_signals.channel_group
+        end as channel_group,
+        parsed.product_id,
+        parsed.user_agent,
+        case
+            when parsed.quarantine_rule is null then coalesce(parsed.user_agent_is_bot, false)
+        end as is_bot,
+        {%- for column in contract_raw_names('events') %}
+        parsed.{{ column }},
+        {%- endfor %}
+        parsed.row_rule,
+        parsed.quarantine_rule,
+        parsed.quarantine_row_id,
+        parsed.row_hash,
+        parsed.source_file,
+        parsed.load_date,
+        parsed.event_at,
+        parsed.loaded_at
     from parsed
     left join classified_signals
         on
@@ -271,57 +348,6 @@ clean_rows as (
             and coalesce(parsed.referrer_host, '') = classified_signals.referrer_key
     left join classified_paths
         on parsed.page_path = classified_paths.page_path
-    left join flagged_user_agents
-        on parsed.user_agent is not distinct from flagged_user_agents.user_agent
-),
-
-quarantined_rows as (
-    select
-        *,
-        {{ quarantine_row_id(contract_raw_names('events')) }} as quarantine_row_id
-    from verdicts
-    where quarantine_rule is not null
-),
-
-final as (
-    select
-        event_id,
-        anonymous_id,
-        member_id,
-        event_name,
-        page_url,
-        page_path,
-        page_type,
-        referrer_url,
-        referrer_host,
-        utm_source,
-        utm_medium,
-        utm_campaign,
-        utm_term,
-        utm_source_parsed,
-        utm_medium_parsed,
-        utm_campaign_parsed,
-        utm_term_parsed,
-        channel_group,
-        product_id,
-        user_agent,
-        is_bot,
-        {%- for column in contract_raw_names('events') %}
-        {{ column }},
-        {%- endfor %}
-        row_rule,
-        quarantine_rule,
-        quarantine_row_id,
-        row_hash,
-        source_file,
-        load_date,
-        event_at,
-        loaded_at
-    from (
-        select * from clean_rows
-        union all by name
-        select * from quarantined_rows
-    ) as every_row
 )
 
 select * from final
