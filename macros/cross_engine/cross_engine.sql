@@ -253,3 +253,30 @@
     select explode(sequence(trunc(cast({{ start_date }} as date), 'MM'), cast({{ end_date }} as date), interval 1 month)) as {{ column_name }}
     {% if from_relation %}from {{ from_relation }}{% endif %}
 {%- endmacro %}
+
+{#- True when a pattern held in a column (a seed's rule) matches somewhere in the text; the
+    pattern is data, not a literal of the SQL, so it needs no quoting. -#}
+{% macro regex_search_column(expression, pattern_expression) -%}
+    {{ return(adapter.dispatch('regex_search_column', 'shopfunnel')(expression, pattern_expression)) }}
+{%- endmacro %}
+
+{% macro duckdb__regex_search_column(expression, pattern_expression) -%}
+    regexp_matches({{ expression }}, {{ pattern_expression }})
+{%- endmacro %}
+
+{% macro spark__regex_search_column(expression, pattern_expression) -%}
+    regexp_like({{ expression }}, {{ pattern_expression }})
+{%- endmacro %}
+
+{#- The window function "last non-null value so far": write `over (...)` after it. -#}
+{% macro last_value_ignore_nulls(expression) -%}
+    {{ return(adapter.dispatch('last_value_ignore_nulls', 'shopfunnel')(expression)) }}
+{%- endmacro %}
+
+{% macro duckdb__last_value_ignore_nulls(expression) -%}
+    last_value({{ expression }} ignore nulls)
+{%- endmacro %}
+
+{% macro spark__last_value_ignore_nulls(expression) -%}
+    last_value({{ expression }}, true)
+{%- endmacro %}
