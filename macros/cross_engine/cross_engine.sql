@@ -280,3 +280,17 @@
 {% macro spark__last_value_ignore_nulls(expression) -%}
     last_value({{ expression }}, true)
 {%- endmacro %}
+
+{#- An expression that stops the query with a message when it is evaluated (use it in a
+    coalesce or a case branch). message: a Python string. -#}
+{% macro raise_error(message) -%}
+    {{ return(adapter.dispatch('raise_error', 'shopfunnel')(message)) }}
+{%- endmacro %}
+
+{% macro duckdb__raise_error(message) -%}
+    error({{ sql_text(message) }})
+{%- endmacro %}
+
+{% macro spark__raise_error(message) -%}
+    raise_error({{ sql_text(message) }})
+{%- endmacro %}

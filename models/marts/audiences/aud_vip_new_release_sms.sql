@@ -11,8 +11,8 @@
 {#- the category the affinity is measured on; an unknown release fails the build -#}
 {%- set focus_category = "cast(null as string)" %}
 {%- if release %}
-{%- set focus_category = "coalesce(max(release_products.category), error('var "
-    ~ "vip_sms_release_product_id: product " ~ release ~ " is not in the catalogue'))" %}
+{%- set focus_category = "coalesce(max(release_products.category), " ~ raise_error(
+    "var vip_sms_release_product_id: product " ~ release ~ " is not in the catalogue") ~ ")" %}
 {%- elif category %}
 {%- set focus_category = "lower('" ~ category ~ "')" %}
 {%- endif %}
