@@ -53,7 +53,11 @@
     {{ return(adapter.dispatch('regex_extract', 'shopfunnel')(expression, pattern, group)) }}
 {%- endmacro %}
 
-{% macro default__regex_extract(expression, pattern, group) -%}
+{% macro duckdb__regex_extract(expression, pattern, group) -%}
+    regexp_extract({{ expression }}, {{ regex_literal(pattern) }}, {{ group }})
+{%- endmacro %}
+
+{% macro spark__regex_extract(expression, pattern, group) -%}
     regexp_extract({{ expression }}, {{ regex_literal(pattern) }}, {{ group }})
 {%- endmacro %}
 
