@@ -41,9 +41,20 @@
 {#- dbt-spark's create_table_as, plus the key_bucket partition column of the models with
     config spark_partition_key (the contract is checked on the model's own columns). -#}
 {%- macro spark__create_table_as(temporary, relation, compiled_code, language='sql') -%}
-  {%- set partition_key = config.get('spark_partition_key') -%}
-  {%- if temporary or language != 'sql' or not partition_key -%}
+  {%- set partition_key = config.get('spark_partition_key') if model.resource_type == 'model' else none -%}
+  {%- if language != 'sql' or not partition_key -%}
     {{ dbt.spark__create_table_as(temporary, relation, compiled_code, language) }}
+  {%- elif temporary -%}
+    {#- the new rows of an incremental run: with their key_bucket, as the table has it -#}
+    {%- set with_bucket -%}
+    select
+        model_rows.*,
+        {{ spark_key_bucket('model_rows.' ~ partition_key) }} as key_bucket
+    from (
+        {{ compiled_code }}
+    ) as model_rows
+    {%- endset -%}
+    {{ dbt.spark__create_table_as(temporary, relation, with_bucket, language) }}
   {%- else -%}
     create table {{ relation }}
     {%- set contract_config = config.get('contract') -%}
@@ -67,18 +78,11 @@
   {%- endif -%}
 {%- endmacro -%}
 
-{#- dbt-spark's append: the target's columns from the new rows, key_bucket computed. -#}
+{#- dbt-spark's append: the target's columns (key_bucket included) from the new rows. -#}
 {% macro spark_insert_into_sql(source_relation, target_relation) %}
     {%- set dest_columns = adapter.get_columns_in_relation(target_relation) -%}
     insert into table {{ target_relation }}
-    select
-    {%- for column in dest_columns %}
-        {% if column.name == 'key_bucket' and config.get('spark_partition_key') -%}
-        {{ spark_key_bucket(config.get('spark_partition_key')) }}
-        {%- else -%}
-        {{ column.quoted }}
-        {%- endif %}{{ ',' if not loop.last }}
-    {%- endfor %}
+    select {{ dest_columns | map(attribute='quoted') | join(', ') }}
     from {{ source_relation }}
 {% endmacro %}
 
