@@ -1,5 +1,5 @@
-{#- Engine-specific SQL, one macro per construct, one implementation per engine (docs block
-    cross_engine and README "Running on Spark"): models and the topic macros call these, so
+{#- Engine-specific SQL, one macro per construct, one implementation per engine (README "Running on
+    Spark"): models and the topic macros call these, so
     they read the same on DuckDB and on Apache Spark. duckdb__ keeps exactly the SQL the
     project ran before it ran on Spark; spark__ is checked against it by the known-value tests
     in tests/macros/assert_cross_engine_macros_known_values.sql, on both engines. -#}

@@ -1,5 +1,5 @@
-{#- Incremental tables on Apache Spark without Delta (docs block cross_engine, README "Running
-    on Spark"). DuckDB deletes the rows of the keys a run touches and inserts their
+{#- Incremental tables on Apache Spark without Delta (README "Running on
+    Spark"). DuckDB deletes the rows of the keys a run touches and inserts their
     recomputed rows (delete+insert, or a delete pre-hook and append). Plain Parquet tables on
     Spark cannot DELETE (and MERGE needs Delta's jars), so on Spark every incremental table is
     partitioned by a bucket of its key (config spark_partition_key; column key_bucket, the

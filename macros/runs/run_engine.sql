@@ -1,5 +1,5 @@
-{#- The engine-specific parts of the run manifest and of the raw reader (docs blocks
-    run_manifest and cross_engine): listing the raw files, the raw tables Spark reads them
+{#- The engine-specific parts of the run manifest and of the raw reader (docs block
+    run_manifest, README "Running on Spark"): listing the raw files, the raw tables Spark reads them
     through, and the DDL of the ops tables. -#}
 
 {#- Run several statements in order (DuckDB: one call, as one script; Spark: one call each,
