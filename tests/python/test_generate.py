@@ -55,7 +55,9 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 # A refactoring or a speed-up must keep them; a change of the simulated shop changes them
 # on purpose (and says so in its commit).
 SMALL_FINGERPRINTS = {
-    "events": (25521, 235411364005900369020515),
+    # a flat export holds nothing loaded after it: late loads are capped at the export and
+    # too-late copies planted only where they are still too late there (14 fewer rows)
+    "events": (25507, 235249660942573491677297),
     "members": (287, 2647862884119629093044),
     "member_grade_history": (348, 3106849151606616958585),
     "orders": (343, 3258522926712308057689),

@@ -39,7 +39,8 @@ grade_history as (
     select * from {{ ref('stg_shop__member_grade_history') }}
 ),
 
-touched_persons as (  -- noqa: ST03 (read on incremental runs only)
+-- read on incremental runs only
+touched_persons as (  -- noqa: ST03
     select * from {{ ref('int_persons_touched_by_run') }}
 ),
 

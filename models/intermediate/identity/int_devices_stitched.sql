@@ -21,7 +21,8 @@ events as (
     where not is_bot
 ),
 
-touched_devices as (  -- noqa: ST03 (read on incremental runs only)
+-- read on incremental runs only
+touched_devices as (  -- noqa: ST03
     select * from {{ ref('int_devices_touched_by_run') }}
 ),
 

@@ -24,7 +24,8 @@ funnel_stages as (
     select * from {{ ref('funnel_stages') }}
 ),
 
-touched_persons as (  -- noqa: ST03 (read on incremental runs only)
+-- read on incremental runs only
+touched_persons as (  -- noqa: ST03
     select * from {{ ref('int_persons_touched_by_run') }}
 ),
 

@@ -21,7 +21,8 @@ milestones as (
     select * from {{ ref('int_milestones_pivoted_to_persons') }}
 ),
 
-touched_persons as (  -- noqa: ST03 (read on incremental runs only)
+-- read on incremental runs only
+touched_persons as (  -- noqa: ST03
     select * from {{ ref('int_persons_touched_by_run') }}
 ),
 

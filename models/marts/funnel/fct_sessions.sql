@@ -18,7 +18,8 @@ sessions as (
     select * from {{ ref('int_sessions_attributed') }}
 ),
 
-touched_devices as (  -- noqa: ST03 (read on incremental runs only)
+-- read on incremental runs only
+touched_devices as (  -- noqa: ST03
     select * from {{ ref('int_devices_touched_by_run') }}
 ),
 

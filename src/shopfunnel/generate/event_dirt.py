@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from shopfunnel.generate.context import RunContext
 from shopfunnel.generate.hits import decorate_sql, hit_dirt_sql, picked_hits_sql, session_hits_sql
-from shopfunnel.generate.loads import delivered_sql
+from shopfunnel.generate.loads import LOOKBACK_DAYS, delivered_sql
 from shopfunnel.generate.sqlkit import USER_AGENTS_SQL
 
 
@@ -102,9 +102,14 @@ def build_slice_dirt(ctx: RunContext, lo: float, hi: float, totals: dict[str, in
     if ctx.daily:
         decorated = delivered_sql(ctx, decorated)
     con.execute(f"create or replace table dirt_candidates as {decorated}")
+    # a flat export caps late loads at the export: near the end a late row may be less than
+    # a day late, and staging flags only what is
+    late_row = f"u(hit_key, 'late') < {p.late_event_rate!r}"
+    if not ctx.daily:
+        late_row += " and loaded_at > event_at + interval 1 day"
     flagged = con.execute(f"""
         select
-            count(*) filter (where u(hit_key, 'late') < {p.late_event_rate!r}),
+            count(*) filter (where {late_row}),
             count(*) filter (where page_url in ('htp:/broken link', '::')),
             count(*) filter (where {offset_condition(ctx)})
         from dirt_candidates
@@ -179,6 +184,21 @@ def build_slice_dirt(ctx: RunContext, lo: float, hi: float, totals: dict[str, in
             and page_url not like 'https://%'
         )
     """
+    if not ctx.daily:
+        # a flat export is taken once, at the end: nothing in it was loaded after that, and
+        # a too-late copy is planted only where it is still too late at the export
+        export = f"ts({ctx.sec(ctx.export_at)!r})"
+        dirt_sql = f"""
+            select * from (
+                select * exclude (loaded_at), least(loaded_at, {export}) as loaded_at
+                from ({dirt_sql})
+            )
+            where not (
+                dirt_kind = 'too_late_events'
+                and date_diff('day', cast(event_at as date), cast(loaded_at as date))
+                <= {LOOKBACK_DAYS}
+            )
+        """
     if ctx.daily:
         # too-late copies of the history would land in the first load, where no event is
         # too late: not planted there

@@ -296,9 +296,12 @@ def late_loaded_s(event_s: str, draw: str) -> str:
 
 
 def loaded_at_sql(ctx: RunContext, dirt_sql: str) -> str:
-    """When the tracker's export loaded the hit: within the hour, or (dirt) 1-3 days late."""
+    """When the tracker's export loaded the hit: within the hour, or (dirt) 1-3 days late.
+    A flat export is taken once, at the end: nothing in it was loaded after that."""
     p = ctx.p
     late = late_loaded_s("event_s", "u(hit_key, 'late_by')")
+    if not ctx.daily:
+        late = f"least({late}, {ctx.sec(ctx.export_at)})"
     return f"""
         case when {dirt_sql} and u(hit_key, 'late') < {p.late_event_rate}
             then ts({late})

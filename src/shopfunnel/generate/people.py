@@ -54,6 +54,8 @@ def build_persons(ctx: RunContext) -> None:
                 as plans_signup,
             member_devices,
             in_shared_pair,
+            -- the first device's anonymous id, once per visitor (not once per session)
+            anon(person_idx, 0) as first_device_id,
             case when is_returning then greatest(n_sessions, 2) else n_sessions end
                 as n_sessions,
             case
@@ -157,7 +159,8 @@ def build_sessions(ctx: RunContext) -> None:
                         then {device_draw}
                     else 0
                 end as device,
-                persons.in_shared_pair
+                persons.in_shared_pair,
+                persons.first_device_id
             from sessions
             join persons using (person_idx)
         ),
@@ -165,6 +168,7 @@ def build_sessions(ctx: RunContext) -> None:
             select
                 *,
                 case
+                    when device = 0 then first_device_id
                     when device = 1 and in_shared_pair then {shared_id}
                     else anon(person_idx, device)
                 end as anonymous_id,

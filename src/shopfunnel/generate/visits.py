@@ -22,9 +22,14 @@ def prepare_visit_sources(ctx: RunContext) -> None:
             from lines_truth
             group by order_id
         )
-        select orders_truth.*, first_products.first_product_id
+        select
+            orders_truth.*,
+            first_products.first_product_id,
+            -- the buyer's first device
+            persons.first_device_id as anonymous_id
         from orders_truth
         join first_products using (order_id)
+        join persons using (person_idx)
         where has_events
         order by ordered_s
     """)
@@ -48,8 +53,7 @@ def purchase_visits_sql(lo: float, hi: float) -> str:
         with visits as (
             select
                 purchase_visits.*,
-                step,
-                anon(person_idx, 0) as anonymous_id
+                step
             from purchase_visits
             cross join (select unnest(range(3)) as step)
             where ordered_s >= {lo!r} and ordered_s < {hi!r}
