@@ -107,15 +107,30 @@ cases as (
 ),
 
 ordered_rows as (
-    select 'b' as value_text, 2 as order_value, 1 as tie_value
+    select
+        'b' as value_text,
+        2 as order_value,
+        1 as tie_value
     union all
-    select cast(null as string) as value_text, 1 as order_value, 1 as tie_value
+    select
+        cast(null as string) as value_text,
+        1 as order_value,
+        1 as tie_value
     union all
-    select 'a' as value_text, 2 as order_value, 0 as tie_value
+    select
+        'a' as value_text,
+        2 as order_value,
+        0 as tie_value
     union all
-    select 'z' as value_text, cast(null as integer) as order_value, 0 as tie_value
+    select
+        'z' as value_text,
+        cast(null as integer) as order_value,
+        0 as tie_value
     union all
-    select 'c' as value_text, 3 as order_value, 0 as tie_value
+    select
+        'c' as value_text,
+        3 as order_value,
+        0 as tie_value
 ),
 
 picked as (
