@@ -49,8 +49,8 @@
     (
         cast({{ hex_to_bigint(
             "left(md5(" ~ person_id_column ~ " || '|" ~ audience_name ~ "|' || cast("
-            ~ as_of_date_column ~ " as string) || '|" ~ var('holdout_seed') ~ "'), 13)"
+            ~ as_of_date_column ~ " as string) || '|" ~ var_integer('holdout_seed') ~ "'), 13)"
         ) }} as double) / 4503599627370496.0
-        < {{ var('holdout_share') }}
+        < {{ var_number('holdout_share') }}
     )
 {%- endmacro %}

@@ -9,13 +9,24 @@
     {{ return(['events', 'members', 'member_grade_history', 'orders', 'order_items', 'products']) }}
 {%- endmacro %}
 
-{#- The file pattern of a raw table, taken from the source's one reader (its first quoted
-    literal), so the run manifest and the source can never disagree. -#}
+{#- The file pattern of a raw table. trackers: a table a tracker's export provides (var
+    event_source snowplow or ga4) is listed by the export's files, which its adapter model
+    reads (macros/trackers/trackers.sql); every other table by the shop's folder. -#}
 {% macro raw_file_pattern(table) -%}
-    {{ return(adapter.dispatch('raw_file_pattern', 'shopfunnel')(table)) }}
+    {%- set tracker_pattern = tracker_file_pattern(table) -%}
+    {%- if tracker_pattern -%}
+        {{ return(tracker_pattern) }}
+    {%- endif -%}
+    {{ return(shop_file_pattern(table)) }}
 {%- endmacro %}
 
-{% macro default__raw_file_pattern(table) -%}
+{#- The file pattern of the shop's own folder of a raw table, taken from the source's one
+    reader (its first quoted literal), so the run manifest and the source can never disagree. -#}
+{% macro shop_file_pattern(table) -%}
+    {{ return(adapter.dispatch('shop_file_pattern', 'shopfunnel')(table)) }}
+{%- endmacro %}
+
+{% macro default__shop_file_pattern(table) -%}
     {%- set reader = raw_source_node(table).relation_name -%}
     {%- set found = modules.re.search("'((?:[^']|'')*)'", reader) -%}
     {%- if not found -%}
@@ -26,7 +37,7 @@
 
 {#- Spark reads the raw tables through tables over their folders (prepare_raw_sources): the
     pattern, for messages, is the one DuckDB's reader uses. -#}
-{% macro spark__raw_file_pattern(table) -%}
+{% macro spark__shop_file_pattern(table) -%}
     {{ return(checked_var('raw_path') ~ '/' ~ table ~ '/**/*.' ~ raw_extension()) }}
 {%- endmacro %}
 
@@ -127,7 +138,7 @@
     {%- if 'events' in missing and 'orders' in missing -%}
         {{ exceptions.raise_compiler_error(
             "raw tables events and orders are both missing under var raw_path ("
-            ~ var('raw_path') ~ "): nothing to build (see the raw-data contract in README)"
+            ~ checked_var('raw_path') ~ "): nothing to build (see the raw-data contract in README)"
         ) }}
     {%- endif -%}
     {%- for table in missing -%}

@@ -15,7 +15,7 @@
     writes for "no value" ('null', 'undefined', 'none', 'nan'). -#}
 {% macro is_valid_id(column) -%}
     (
-        {{ regex_full_match('cast(' ~ column ~ ' as string)', var('id_regex')) }}
+        {{ regex_full_match('cast(' ~ column ~ ' as string)', checked_var('id_regex')) }}
         and lower(cast({{ column }} as string)) not in ('null', 'undefined', 'none', 'nan')
     )
 {%- endmacro %}
@@ -86,7 +86,7 @@
 {#- True when a user agent matches var bot_user_agent_regex (case-insensitive); false
     when it does not or is null. -#}
 {% macro is_bot_user_agent(user_agent_column) -%}
-    coalesce({{ regex_search('lower(' ~ user_agent_column ~ ')', var('bot_user_agent_regex')) }}, false)
+    coalesce({{ regex_search('lower(' ~ user_agent_column ~ ')', checked_var('bot_user_agent_regex')) }}, false)
 {%- endmacro %}
 
 {#- True for the shop's test orders (status 'test', any case). -#}

@@ -6,7 +6,7 @@
 
 {#- The contract's columns of a raw table, in order: a list of {name, meta}. -#}
 {% macro contract_columns(table) -%}
-    {%- set contract = var('raw_contract') -%}
+    {%- set contract = checked_var('raw_contract') -%}
     {%- if table not in contract -%}
         {{ exceptions.raise_compiler_error("var raw_contract has no table " ~ table) }}
     {%- endif -%}

@@ -20,7 +20,11 @@
     file each row came from and the file's load date. A table without files is an empty
     relation of the same columns (a shop without that table). -#}
 {% macro raw_batch(table, all_files=false) -%}
-    {%- set reader = source('shop', table) -%}
+    {#- trackers: with var event_source snowplow or ga4, a table the tracker's export provides
+        is read from its adapter model instead of source('shop', table); the adapter has the
+        contract's columns and `filename` (macros/trackers/trackers.sql, README "Tracker
+        exports") -#}
+    {%- set reader = raw_reader(table) -%}
     {%- if not execute -%}
         select 1 as placeholder
         {{ return('') }}
@@ -54,7 +58,7 @@
         {%- elif files and column.meta.get('default') %}
         {{ column.meta.get('default')
             | replace('{load_day_end}', 'cast(' ~ add_days(file_load_date(raw_file_column()), 1) ~ ' as string)')
-            | replace('{min_plausible_at}', "'" ~ var('min_plausible_date') ~ " 00:00:00'") }} as {{ column.name }},
+            | replace('{min_plausible_at}', 'cast(cast(' ~ var_date('min_plausible_date') ~ ' as timestamp) as string)') }} as {{ column.name }},
         {%- else %}
         cast(null as string) as {{ column.name }},
         {%- endif %}

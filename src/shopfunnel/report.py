@@ -59,6 +59,32 @@ order by funnel_stage_rank
 """
 
 
+#: The configured funnels (seeds funnel_definitions, funnel_steps): per funnel, its latest
+#: period whose entries all had their whole conversion window within the data (else its
+#: latest period with entries), each step as a whole (breakdown `all`).
+FUNNELS_SQL = """
+with
+
+conversion as (select * from marts.rpt_funnel_conversion where breakdown_type = 'all'),
+
+chosen_periods as (
+    select
+        funnel_name,
+        coalesce(
+            max(period_start_date) filter (where is_period_complete and is_window_complete),
+            max(period_start_date) filter (where persons_entered > 0)
+        ) as period_start_date
+    from conversion
+    group by funnel_name
+)
+
+select conversion.*
+from conversion
+inner join chosen_periods using (funnel_name, period_start_date)
+order by conversion.funnel_name, conversion.step_number
+"""
+
+
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
     cursor = con.execute(sql)
     names = [column[0] for column in cursor.description]
@@ -97,6 +123,8 @@ def collect(con: duckdb.DuckDBPyConnection) -> dict:
             "select * from marts.rpt_vip_price_affinity "
             "where segment_type = 'membership_grade' order by segment_rank",
         )
+    if _has_table(con, "marts", "rpt_funnel_conversion"):
+        report["funnels"] = _rows(con, FUNNELS_SQL)
     return report
 
 
@@ -147,7 +175,77 @@ def render(report: dict) -> str:
             f"   premium-tier share {_pct(row.get('premium_tier_share'))}"
             for row in report["price_affinity"]
         ]
+    if report.get("funnels"):
+        lines += ["", *render_funnels(report["funnels"])]
     return "\n".join(lines)
+
+
+def _duration(seconds: float | None) -> str:
+    """A time to convert in the largest units that fit: 45s, 3m 20s, 5h 02m, 2d 04h."""
+    if seconds is None:
+        return "n/a"
+    whole = round(seconds)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours:02d}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def _change(row: dict) -> str:
+    change = row.get("conversion_rate_change")
+    if change is None:
+        return ""
+    text = f"{change * 100:+.1f} pts"
+    p_value = row.get("conversion_rate_change_p_value")
+    if p_value is not None:
+        text += " (p < 0.001)" if p_value < 0.001 else f" (p = {p_value:.2g})"
+    return text
+
+
+def render_funnels(rows: list[dict]) -> list[str]:
+    """The configured funnels: one block per funnel, one line per step."""
+    lines = [
+        "Configured funnels (seeds funnel_definitions, funnel_steps), latest period whose "
+        "windows are complete",
+        f"    {'step':<28} {'persons':>9}  {'from previous [95% CI]':<24} {'from entry':>10}"
+        f"  {'median time':>11}  change from entry vs previous period",
+    ]
+    funnels: dict[str, list[dict]] = {}
+    for row in rows:
+        funnels.setdefault(row["funnel_name"], []).append(row)
+    for steps in funnels.values():
+        first = steps[0]
+        complete = "" if first["is_window_complete"] else ", windows not complete yet"
+        lines.append(
+            f"  {first['funnel_label']}: {first['period_grain']} of "
+            f"{first['period_start_date']}{complete}"
+        )
+        for row in steps:
+            name = f"{row['step_number']} {row['step_name']}"
+            if row["is_optional"]:
+                name += " (optional)"
+            line = f"    {name:<28} {row['persons']:>9,}"
+            if row["step_number"] > 1:
+                interval = (
+                    f" [{_pct(row['step_conversion_rate_ci_lower'])}-"
+                    f"{_pct(row['step_conversion_rate_ci_upper'])}]"
+                    if row["step_conversion_rate_ci_lower"] is not None
+                    else ""
+                )
+                line += (
+                    f"  {_pct(row['step_conversion_rate']) + interval:<24}"
+                    f" {_pct(row['conversion_rate'], 2):>10}"
+                    f"  {_duration(row['median_seconds_from_previous_step']):>11}"
+                    f"  {_change(row)}"
+                )
+            lines.append(line.rstrip())
+    return lines
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

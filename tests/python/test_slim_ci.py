@@ -27,6 +27,7 @@ from shopfunnel import cli, slim_ci
 # What a scratch copy of the project needs (never .venv, data, target).
 PROJECT_ITEMS = [
     "dbt_project.yml",
+    "selectors.yml",
     "profiles.yml",
     ".sqlfluff",
     ".sqlfluffignore",

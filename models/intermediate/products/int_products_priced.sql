@@ -12,7 +12,7 @@ final as (
         product_name,
         category,
         list_price,
-        ntile({{ var('price_tier_count') }}) over (order by list_price, product_id) as price_tier,
+        ntile({{ var_integer('price_tier_count') }}) over (order by list_price, product_id) as price_tier,
         is_vip_exclusive,
         released_at
     from products

@@ -29,7 +29,7 @@ eligible as (
         and members.can_send_marketing
         and {{ is_by_as_of_date('members.signed_up_at', 'as_of.as_of_date') }}
         and cast(members.signed_up_at as date)
-        > {{ subtract_days('as_of.as_of_date', var('coupon_signup_recency_days')) }}
+        > {{ subtract_days('as_of.as_of_date', var_integer('coupon_signup_recency_days')) }}
 ),
 
 final as (
@@ -37,7 +37,7 @@ final as (
         cast(person_id as string) as person_id,
         cast(member_id as string) as member_id,
         cast('aud_first_purchase_coupon' as string) as audience_name,
-        cast('{{ var("first_purchase_coupon_code") | string | replace("'", "''") }}' as string)
+        cast({{ var_text('first_purchase_coupon_code') }} as string)
             as coupon_code,
         cast({{ dbt.datediff('cast(signed_up_at as date)', 'as_of_date', 'day') }} as integer)
             as days_since_signup,

@@ -4,7 +4,9 @@
 -- retargeting_recency_days of the as-of date. The device to retarget is the last one seen.
 -- A person who became a member after the as-of date (only with an as-of date in the past)
 -- is left out when that member opted out of marketing or is on the suppression list. Ids
--- only: the device to retarget and, for such a later member, the member id.
+-- only: the device to retarget and, for such a later member, the member id. The holdout is
+-- drawn for anon_<device retargeted>: the person as they were at the as-of date, so that a
+-- later sign-up does not change the group (rpt_audience_lift measures exactly that sign-up).
 with
 
 sessions as (
@@ -62,7 +64,7 @@ eligible as (
         )
         and (members.person_id is null or members.can_send_marketing)
         and cast(visitors.last_seen_at as date)
-        > {{ subtract_days('as_of.as_of_date', var('retargeting_recency_days')) }}
+        > {{ subtract_days('as_of.as_of_date', var_integer('retargeting_recency_days')) }}
 ),
 
 final as (
@@ -74,7 +76,10 @@ final as (
         cast('member_benefits' as string) as recommended_creative,
         cast(keyword_ad_sessions as bigint) as keyword_ad_sessions,
         cast(has_viewed_member_benefits as boolean) as has_viewed_member_benefits,
-        cast({{ is_in_holdout('person_id', 'aud_signup_retargeting', 'as_of_date') }} as boolean)
+        -- the holdout is drawn for the person as the audience saw them at the as-of date: the
+        -- anonymous visitor of the device retargeted. person_id becomes mbr_<member> when they
+        -- sign up later, and a draw on it would move converters between the groups.
+        cast({{ is_in_holdout("'anon_' || last_anonymous_id", 'aud_signup_retargeting', 'as_of_date') }} as boolean)
             as is_holdout,
         cast(as_of_date as date) as as_of_date,
         cast(last_keyword_ad_session_at as timestamp) as last_keyword_ad_session_at,

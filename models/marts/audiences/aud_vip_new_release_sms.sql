@@ -5,16 +5,16 @@
 -- vip_sms_release_product_id: affinity within that product's category, and members who
 -- already bought it are left out). Ids only: the export command looks the phone number up
 -- in staging and writes it to a restricted file.
-{#- vars become SQL string literals only, quotes doubled: a var is never SQL -#}
-{%- set category = (var('vip_sms_category') or '') | string | replace("'", "''") %}
-{%- set release = (var('vip_sms_release_product_id') or '') | string | replace("'", "''") %}
+{#- vars become SQL string literals only (typed accessors, macros/config/vars.sql) -#}
+{%- set category = checked_var('vip_sms_category') %}
+{%- set release = checked_var('vip_sms_release_product_id') %}
 {#- the category the affinity is measured on; an unknown release fails the build -#}
 {%- set focus_category = "cast(null as string)" %}
 {%- if release %}
 {%- set focus_category = "coalesce(max(release_products.category), " ~ raise_error(
     "var vip_sms_release_product_id: product " ~ release ~ " is not in the catalogue") ~ ")" %}
 {%- elif category %}
-{%- set focus_category = "lower('" ~ category ~ "')" %}
+{%- set focus_category = "lower(" ~ var_text('vip_sms_category') ~ ")" %}
 {%- endif %}
 
 with
@@ -44,7 +44,7 @@ release_products as (
         product_id,
         category
     from products
-    where {{ "product_id = '" ~ release ~ "'" if release else 'false' }}
+    where {{ "product_id = " ~ var_text('vip_sms_release_product_id') if release else 'false' }}
 ),
 
 focus as (

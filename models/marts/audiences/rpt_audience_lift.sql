@@ -1,9 +1,10 @@
 -- Did the action work? For each registered audience (seed audiences) and as-of date, the
 -- audience's conversion (its conversion_rule: signup, first_paid_order or
 -- paid_new_release_purchase) within var lift_window_days after the as-of date, exported
--- persons against the holdout. Rates, lift (exported / holdout) and a pooled two-proportion
--- z-test. Needs an as-of date with data after it (var audience_as_of_date): with the default
--- (the last day of data) the window is empty and is_window_complete is false.
+-- persons against the holdout. Rates, lift (exported / holdout), the absolute lift
+-- (exported - holdout) with Newcombe's 95% interval, and a pooled two-proportion z-test.
+-- Needs an as-of date with data after it (var audience_as_of_date): with the default (the
+-- last day of data) the window is empty and is_window_complete is false.
 with
 
 audiences as (
@@ -58,7 +59,7 @@ converted as (
         *,
         coalesce(
             not {{ is_by_as_of_date('converted_at', 'as_of_date') }}
-            and cast(converted_at as date) <= {{ add_days('as_of_date', var('lift_window_days')) }},
+            and cast(converted_at as date) <= {{ add_days('as_of_date', var_integer('lift_window_days')) }},
             false
         ) as has_converted_in_window
     from outcomes
@@ -69,7 +70,7 @@ audience_runs as (
     select
         audiences.audience_name,
         as_of.as_of_date,
-        {{ add_days('as_of.as_of_date', var('lift_window_days')) }} <= as_of.data_end_date
+        {{ add_days('as_of.as_of_date', var_integer('lift_window_days')) }} <= as_of.data_end_date
             as is_window_complete
     from audiences
     cross join as_of
@@ -105,8 +106,34 @@ tested as (
         {{ safe_ratio('exported_conversions', 'exported_persons') }} as exported_rate,
         {{ safe_ratio('holdout_conversions', 'holdout_persons') }} as holdout_rate,
         {{ two_proportion_z('exported_conversions', 'exported_persons', 'holdout_conversions', 'holdout_persons') }}
-            as z_score
+            as z_score,
+        {{ wilson_bound('exported_conversions', 'exported_persons', 'lower') }}
+            as exported_rate_lower,
+        {{ wilson_bound('exported_conversions', 'exported_persons', 'upper') }}
+            as exported_rate_upper,
+        {{ wilson_bound('holdout_conversions', 'holdout_persons', 'lower') }}
+            as holdout_rate_lower,
+        {{ wilson_bound('holdout_conversions', 'holdout_persons', 'upper') }}
+            as holdout_rate_upper
     from counted
+),
+
+intervals as (
+    -- Newcombe's hybrid score interval (his method 10) for exported_rate - holdout_rate:
+    -- each rate's distance to its own Wilson 95% bounds, combined in quadrature. Unlike the
+    -- Wald interval it stays valid with few persons or a rate of 0 (a small holdout often
+    -- has no conversion); null when either group is empty.
+    select
+        *,
+        exported_rate - holdout_rate - sqrt(
+            power(exported_rate - exported_rate_lower, 2)
+            + power(holdout_rate_upper - holdout_rate, 2)
+        ) as absolute_lift_ci_lower,
+        exported_rate - holdout_rate + sqrt(
+            power(exported_rate_upper - exported_rate, 2)
+            + power(holdout_rate - holdout_rate_lower, 2)
+        ) as absolute_lift_ci_upper
+    from tested
 ),
 
 final as (
@@ -121,11 +148,13 @@ final as (
         cast(holdout_rate as double) as holdout_rate,
         cast(round({{ safe_ratio('exported_rate', 'holdout_rate') }}, 6) as double) as lift,
         cast(round(exported_rate - holdout_rate, 6) as double) as absolute_lift,
+        cast(round(absolute_lift_ci_lower, 6) as double) as absolute_lift_ci_lower,
+        cast(round(absolute_lift_ci_upper, 6) as double) as absolute_lift_ci_upper,
         cast(round(z_score, 6) as double) as z_score,
         cast(round({{ normal_two_sided_p_value('z_score') }}, 6) as double) as p_value,
         cast(is_window_complete as boolean) as is_window_complete,
         cast(as_of_date as date) as as_of_date
-    from tested
+    from intervals
 )
 
 select * from final

@@ -49,11 +49,11 @@ scored as (
         *,
         {{ dbt.datediff('cast(last_order_at as date)', 'as_of_date', 'day') }} as days_since_last_order,
         -- recency: a later last order is better
-        ntile({{ var('customer_score_tiers') }}) over (order by last_order_at, person_id)
+        ntile({{ var_integer('customer_score_tiers') }}) over (order by last_order_at, person_id)
             as recency_score,
-        ntile({{ var('customer_score_tiers') }}) over (order by paid_order_count, person_id)
+        ntile({{ var_integer('customer_score_tiers') }}) over (order by paid_order_count, person_id)
             as frequency_score,
-        ntile({{ var('customer_score_tiers') }}) over (order by paid_order_total, person_id)
+        ntile({{ var_integer('customer_score_tiers') }}) over (order by paid_order_total, person_id)
             as monetary_score
     from customer_orders
 ),

@@ -11,7 +11,7 @@ segment_lines as (
 ),
 
 tiers as (
-    {{ integer_series(1, var('price_tier_count'), 'price_tier') }}
+    {{ integer_series(1, var_integer('price_tier_count'), 'price_tier') }}
 ),
 
 segments as (

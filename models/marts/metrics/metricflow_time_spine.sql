@@ -7,8 +7,8 @@ with
 days as (
     {{ dbt.date_spine(
         'day',
-        "cast('" ~ var('metric_time_spine_start_date') ~ "' as date)",
-        dbt.dateadd('day', 1, "cast('" ~ var('metric_time_spine_end_date') ~ "' as date)"),
+        var_date('metric_time_spine_start_date'),
+        dbt.dateadd('day', 1, var_date('metric_time_spine_end_date')),
     ) }}
 ),
 

@@ -7,14 +7,27 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from shopfunnel.argtypes import iso_date, whole_number
+from shopfunnel.argtypes import iso_date, number, whole_number
 from shopfunnel.generate.core import Generator, stderr_progress
 from shopfunnel.generate.deliver import deliver
+from shopfunnel.generate.ga4 import write_ga4_shape
 from shopfunnel.generate.params import Params
 
 _positive = whole_number(1)
 _non_negative = whole_number(0)
 _date = iso_date
+_DEFAULTS = Params()
+
+
+def _effect(text: str) -> tuple[str, float]:
+    """NAME=SHARE of --action-effect."""
+    name, sep, value = text.partition("=")
+    if not sep or name not in _DEFAULTS.action_effects:
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=SHARE with NAME one of {', '.join(_DEFAULTS.action_effects)}, "
+            f"got {text!r}"
+        )
+    return name, number(0.0, 1.0)(value)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -83,6 +96,65 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="DuckDB memory limit; beyond it the work spills to a scratch folder under "
         "TMPDIR (default 1GB: the process stays under 2 GiB at any size)",
     )
+    actions_group = parser.add_argument_group(
+        "marketing actions",
+        "Simulate the three audiences' actions after an action date, outside the holdout the "
+        "marts choose (the same seeded md5), with planted effects written to manifest.json "
+        "(section actions) and every person's outcome with and without the action to "
+        "OUT/action_truth.parquet. Build the marts with var audience_as_of_date set to the "
+        "action date to measure them (rpt_audience_lift).",
+    )
+    actions_group.add_argument(
+        "--actions",
+        choices=("on", "off"),
+        default="off",
+        help="simulate the actions (default off: the data set is the one without actions)",
+    )
+    actions_group.add_argument(
+        "--actions-as-of",
+        type=_date,
+        default=None,
+        help="the action date, YYYY-MM-DD (default: the last day of the window minus "
+        "--lift-window-days)",
+    )
+    actions_group.add_argument(
+        "--lift-window-days",
+        type=_positive,
+        default=_DEFAULTS.lift_window_days,
+        help=f"days after the action date in which a response comes (default "
+        f"{_DEFAULTS.lift_window_days}, var lift_window_days)",
+    )
+    actions_group.add_argument(
+        "--holdout-seed",
+        type=int,
+        default=_DEFAULTS.holdout_seed,
+        help=f"the marts' var holdout_seed (default {_DEFAULTS.holdout_seed})",
+    )
+    actions_group.add_argument(
+        "--holdout-share",
+        type=number(0.0, 1.0),
+        default=_DEFAULTS.holdout_share,
+        help=f"the marts' var holdout_share (default {_DEFAULTS.holdout_share})",
+    )
+    effects = ", ".join(f"{name}={value:g}" for name, value in _DEFAULTS.action_effects.items())
+    actions_group.add_argument(
+        "--action-effect",
+        type=_effect,
+        action="append",
+        default=[],
+        metavar="NAME=SHARE",
+        help="share of an action's audience (outside the holdout) that it makes convert in "
+        "the window, among those who would not have converted anyway; 0 plants no effect; "
+        f"repeatable (default {effects})",
+    )
+    parser.add_argument(
+        "--shape",
+        choices=("native", "ga4"),
+        default="native",
+        help="native: the raw-data contract's tables; ga4: the events table as a GA4 BigQuery "
+        "export holds the same hits (Parquet only; shopfunnel.generate.ga4, README \"Tracker "
+        "exports\"), the other tables unchanged (default native)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.set_defaults(func=run)
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
@@ -123,7 +195,16 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         start_date=args.start_date,
         dirt=args.dirt == "on",
+        actions=args.actions == "on",
+        actions_as_of=args.actions_as_of,
+        lift_window_days=args.lift_window_days,
+        holdout_seed=args.holdout_seed,
+        holdout_share=args.holdout_share,
+        action_effects={**_DEFAULTS.action_effects, **dict(args.action_effect)},
     )
+    if args.shape == "ga4" and args.format != "parquet":
+        print("generate: --shape ga4 writes Parquet only (use --format parquet)", file=sys.stderr)
+        return 2
     try:
         generator = Generator(
             params,
@@ -138,9 +219,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"generate: {exc}", file=sys.stderr)
         return 2
     manifest = generator.run()
+    if args.shape == "ga4":
+        write_ga4_shape(args.out, None if args.quiet else stderr_progress)
     realized = manifest["realized"]
     print(
         f"wrote {manifest['tables']['events']['rows']:,} events, {realized['members']:,} members, "
         f"{manifest['tables']['orders']['rows']:,} orders to {args.out}"
     )
+    planted = manifest["actions"]
+    if planted["enabled"]:
+        for name, action in planted["actions"].items():
+            print(
+                f"  action {name} on {planted['as_of_date']}: effect {action['effect']:g}, "
+                f"reached {action['reached_persons']:,} of {action['population_persons']:,} "
+                f"persons ({action['holdout_persons']:,} held out)"
+            )
+        print(f"  measure it: dbt build --vars '{{audience_as_of_date: {planted['as_of_date']}}}'")
     return 0

@@ -43,6 +43,11 @@ class RunContext:
     planted: dict = field(default_factory=dict)
     realized_guest_orders: int = 0
     n_offline: int = 0
+    # rows the marketing actions added (actions.py): counts that size other parts of the
+    # shop (offline members, guest orders, order dirt) leave them out, so that the actions
+    # change nothing before the action date
+    action_signups: int = 0
+    action_orders: int = 0
 
     def __post_init__(self) -> None:
         p = self.p
@@ -73,6 +78,17 @@ class RunContext:
     def first_load_end(self) -> datetime:
         """End of the first load day (the first day of the window)."""
         return self.w0 + timedelta(days=1)
+
+    @property
+    def action_start(self) -> datetime:
+        """The end of the action date (UTC): the actions' effects start here."""
+        day = self.p.action_date() + timedelta(days=1)
+        return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+    @property
+    def action_end(self) -> datetime:
+        """The end of the conversion window after the action date (within the window)."""
+        return min(self.action_start + timedelta(days=self.p.lift_window_days), self.w1)
 
     def sec(self, moment: datetime) -> float:
         """Seconds from the start of the history (the origin of the ts() macro)."""

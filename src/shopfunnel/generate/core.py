@@ -11,6 +11,8 @@ lives:
 - ``event_files.py``: the events table, one time slice per part file;
 - ``exports.py``: the other tables; ``truth.py``: realized figures and the manifest;
 - ``loads.py``: the daily layout (load partitions); ``planted.py``: the cases it plants;
+- ``actions.py``: the marketing actions after an action date, with the marts' holdout
+  (``--actions on``), and their truth file;
 - ``deliver.py``: copies the loads up to a date into a raw folder.
 """
 
@@ -24,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from shopfunnel.generate import event_files, exports, people, planted, shop, truth
+from shopfunnel.generate import actions, event_files, exports, people, planted, shop, truth
 from shopfunnel.generate.context import RunContext
 from shopfunnel.generate.params import Params
 from shopfunnel.generate.sqlkit import TABLES, Progress
@@ -84,6 +86,7 @@ class Generator:
             for table in TABLES:
                 shutil.rmtree(ctx.out / table, ignore_errors=True)
             (ctx.out / "manifest.json").unlink(missing_ok=True)
+            (ctx.out / actions.TRUTH_FILE).unlink(missing_ok=True)
         ctx.out.mkdir(parents=True, exist_ok=True)
         steps = [
             ("products", shop.build_products),
@@ -126,6 +129,7 @@ class Generator:
             ctx.progress(f"{table}: {rows[table]:,} rows")
         rows["events"] = event_files.write_events(ctx)
         manifest = truth.manifest(ctx, rows)
+        manifest["actions"] = actions.report(ctx)
         if ctx.daily:
             manifest["loads"] = planted.load_report(ctx)
         (ctx.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

@@ -6,6 +6,7 @@ adds the export dirt: duplicate exports, orders that were never paid, bad prices
 
 from __future__ import annotations
 
+from shopfunnel.generate import actions
 from shopfunnel.generate.context import RunContext
 from shopfunnel.generate.loads import copy_options, delivered_sql, export_loaded_at, record_stats
 
@@ -174,7 +175,8 @@ def build_order_exports(ctx: RunContext) -> None:
         from lines_truth join orders_out using (order_id)
     """)
     # guest checkouts (behaviour, not dirt): paid orders without a member
-    guests = round(p.guest_checkout_share * ctx.count("orders_out"))
+    # the orders of the actions (after the action date) do not change the shop before it
+    guests = round(p.guest_checkout_share * (ctx.count("orders_out") - ctx.action_orders))
     ctx.realized_guest_orders = guests
     _extra_orders(ctx, "guest", guests, "paid", "null")
     if p.dirt:
@@ -184,7 +186,7 @@ def build_order_exports(ctx: RunContext) -> None:
 def _order_dirt(ctx: RunContext) -> None:
     p = ctx.p
     con = ctx.con
-    paid = ctx.count("orders_truth")
+    paid = ctx.count("orders_truth") - ctx.action_orders
     for kind, rate, status in (
         ("cancelled_orders", p.cancelled_order_rate, "cancelled"),
         ("refunded_orders", p.refunded_order_rate, "refunded"),
@@ -232,9 +234,11 @@ def _extra_orders(ctx: RunContext, kind: str, n: int, status: str, member_expr: 
         return
     con = ctx.con
     p = ctx.p
+    # the members of the actions (after the action date) do not change the shop before it
+    members = actions.baseline_members_sql() if p.actions else "members_truth"
     con.execute(
         "create table if not exists members_indexed as select member_id, "
-        "row_number() over (order by member_id) as rn from members_truth"
+        f"row_number() over (order by member_id) as rn from {members}"
     )
     span = (p.history_days + p.days) * 86400
     con.execute(f"""
@@ -248,7 +252,7 @@ def _extra_orders(ctx: RunContext, kind: str, n: int, status: str, member_expr: 
         from range({n}) as t(i)
         join members_indexed
             on members_indexed.rn
-                = 1 + floor(u(i, '{kind}_member') * {ctx.count("members_truth")})::int
+                = 1 + floor(u(i, '{kind}_member') * {ctx.count("members_indexed")})::int
     """)
     con.execute(f"""
         insert into orders_out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,21 @@ class Params:
     refund_rate: float = 0.005  # paid orders re-exported as refunded in a later load
     changed_duplicate_share: float = 0.1  # of re-delivered events: same id, other payload
 
+    # ---- marketing actions on the audiences, measured against a holdout (actions.py)
+    actions: bool = False  # off: the data set is exactly the one without actions
+    # the day the actions are taken (the marts' var audience_as_of_date); None: the last day
+    # of the window minus lift_window_days, so that a whole conversion window of data follows
+    actions_as_of: date | None = None
+    lift_window_days: int = 30  # the marts' var lift_window_days
+    holdout_seed: int = 20261124  # the marts' var holdout_seed
+    holdout_share: float = 0.10  # the marts' var holdout_share
+    # per action, the share of the persons it reaches (outside the holdout) whom it makes
+    # convert within the window; 0 plants no effect (the SMS, by default)
+    action_effects: dict[str, float] = field(
+        default_factory=lambda: {"retargeting": 0.03, "coupon": 0.20, "sms": 0.0}
+    )
+    action_response_mean_days: float = 5.0  # mean days from the action to the response
+
     def validate(self) -> None:
         problems = []
         if self.visitors < 1:
@@ -135,8 +150,51 @@ class Params:
             problems.append("member_type_mix must sum to 1")
         if self.history_days == 0 and self.new_visitor_share < 1:
             problems.append("returning visitors need --history-days > 0")
+        if self.actions:
+            problems += self._action_problems()
         if problems:
             raise ValueError("; ".join(problems))
+
+    @property
+    def last_day(self) -> date:
+        """The last day of the window."""
+        return self.start_date + timedelta(days=self.days - 1)
+
+    def action_date(self) -> date:
+        """The day the actions are taken: --actions-as-of, else lift_window_days before the
+        last day of the window (never before its first day)."""
+        if self.actions_as_of is not None:
+            return self.actions_as_of
+        return max(self.start_date, self.last_day - timedelta(days=self.lift_window_days))
+
+    def action_effect(self, action: str) -> float:
+        """The planted effect of an action (0 when not given: no effect)."""
+        return float(self.action_effects.get(action, 0.0))
+
+    def _action_problems(self) -> list[str]:
+        problems = []
+        known = ("retargeting", "coupon", "sms")
+        for name, effect in self.action_effects.items():
+            if name not in known:
+                problems.append(
+                    f"--action-effect {name}: unknown action (one of {', '.join(known)})"
+                )
+            elif not 0 <= effect <= 1:
+                problems.append(f"--action-effect {name}={effect}: must be in [0, 1]")
+        if not 0 < self.holdout_share < 1:
+            problems.append(f"--holdout-share must be in (0, 1) (got {self.holdout_share})")
+        if self.lift_window_days < 1:
+            problems.append(f"--lift-window-days must be at least 1 (got {self.lift_window_days})")
+        if self.action_response_mean_days <= 0:
+            problems.append("action_response_mean_days must be positive")
+        day = self.action_date()
+        if not self.start_date <= day < self.last_day:
+            latest = self.last_day - timedelta(days=1)
+            problems.append(
+                f"--actions-as-of {day.isoformat()} must lie in the window, before its last day "
+                f"({self.start_date.isoformat()} .. {latest.isoformat()})"
+            )
+        return problems
 
     def derived_signup_rates(self) -> dict[str, float]:
         """Solve the case study's three figures for the benefit-view and sign-up rates.
@@ -160,4 +218,6 @@ class Params:
     def to_json(self) -> dict:
         data = asdict(self)
         data["start_date"] = self.start_date.isoformat()
+        if self.actions_as_of is not None:
+            data["actions_as_of"] = self.actions_as_of.isoformat()
         return data

@@ -7,6 +7,7 @@ kept in time order: the events writer reads it one time slice at a time).
 
 from __future__ import annotations
 
+from shopfunnel.generate import actions
 from shopfunnel.generate.context import RunContext
 from shopfunnel.generate.sqlkit import (
     CHANNELS,
@@ -131,6 +132,9 @@ def build_sessions(ctx: RunContext) -> None:
         from persons
         join person_sessions as kept using (person_idx)
     """)
+    if p.actions:
+        # the retargeting ad's sign-ups: sessions after the action date (actions.py)
+        actions.plant_signups(ctx)
     device_draw = (
         "floor(u2(sessions.person_idx, sessions.s_idx, 'device') * persons.member_devices)::int"
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from shopfunnel.generate import actions
 from shopfunnel.generate.context import RunContext
 from shopfunnel.generate.sqlkit import CATEGORIES, MEMBER_TYPES, categorical, sql_list
 
@@ -84,8 +85,10 @@ def product_ids_sql(ctx: RunContext) -> str:
 
 
 def offline_member_count(ctx: RunContext) -> int:
-    """Members who signed up off-line (no events): a share of the members with events."""
+    """Members who signed up off-line (no events): a share of the members with events
+    (not counting the sign-ups of the retargeting action: it changes nothing before it)."""
     members = ctx.con.execute("select count(*) from persons where is_member").fetchall()[0][0]
+    members -= ctx.action_signups
     return round(ctx.p.offline_member_share * members)
 
 
@@ -178,7 +181,12 @@ def build_orders(ctx: RunContext) -> None:
         from timed
         where ordered_s < {ctx.sec(ctx.w1)}
     """)
+    if p.actions:
+        # the coupon's first orders and the SMS's orders after the action date (actions.py)
+        actions.plant_orders(ctx)
     _build_lines(ctx)
+    if p.actions:
+        actions.settle_orders(ctx)
     con.execute("""
         create or replace table orders_truth as
         with totals as (
@@ -231,7 +239,9 @@ def _build_lines(ctx: RunContext) -> None:
             select
                 *,
                 {tier} as price_tier,
-                u2(order_id, line, 'new') < {_by_type(p.new_release_prob)} as wants_new,
+                -- the first line of an order the SMS brings is a new release
+                (o_idx = {actions.SMS_ORDER_IDX} and line = 1)
+                    or u2(order_id, line, 'new') < {_by_type(p.new_release_prob)} as wants_new,
                 u2(order_id, line, 'discount') < {_by_type(p.discount_prob)} as is_discounted,
                 ts(ordered_s)::date as order_day
             from expanded

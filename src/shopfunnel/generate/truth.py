@@ -5,7 +5,7 @@ from __future__ import annotations
 from shopfunnel.generate.context import RunContext
 from shopfunnel.generate.sqlkit import TABLES
 
-GENERATOR_VERSION = "1.2.0"  # 1.2: late loads 1-3 days, too-late copies, daily layout
+GENERATOR_VERSION = "1.3.0"  # 1.3: marketing actions (--actions on); 1.2: late loads, daily layout
 
 # every dirt kind, by what staging must do with it
 DIRT_KINDS = {

@@ -51,7 +51,10 @@ ruled as (
             when {{ is_implausible_timestamp('loaded_at') }} then 'implausible_loaded_at'
             when list_price is null then 'invalid_list_price'
             when list_price <= 0 then 'non_positive_list_price'
-            when released_at is null then 'invalid_released_at'
+            -- an absent release date is no release date (the contract's column is optional;
+            -- a tracker's products have none); one that cannot be read is broken
+            when released_at is null and {{ clean_text('sent_released_at') }} is not null
+                then 'invalid_released_at'
             -- a release date may lie ahead (announced products): only the lower bound
             when {{ is_implausible_timestamp('released_at', allow_future=true) }}
                 then 'implausible_released_at'
