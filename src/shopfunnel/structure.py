@@ -88,7 +88,9 @@ The rules (ids as printed in messages):
     ``shopfunnel.engine_sql.DUCKDB_ONLY_SQL`` (SQL that Apache Spark rejects or answers
     differently) outside a macro: every hit is
     reported with its file, line and construct. Jinja, comments and the contents of string
-    literals are not SQL and are not searched.
+    literals are not SQL and are not searched. Disabled models and tests (enabled by a var,
+    such as the tracker adapters) are checked too. Exemptable (in the node's ``meta``), for
+    what runs on DuckDB only by design and stops with a message on Spark.
 ``duckdb_only_sql_in_macros``
     The same constructs inside the project's macros, except in ``duckdb__*`` and ``spark__*``
     macros (one engine's implementation of an ``adapter.dispatch`` macro, written in that
@@ -149,6 +151,7 @@ EXEMPTABLE_RULES = frozenset(
         "root_models",
         "unused_sources",
         "source_freshness",
+        "duckdb_only_sql",
     }
 )
 
@@ -711,7 +714,14 @@ def check_unused_sources(manifest: Manifest) -> list[Violation]:
 def check_exemption_documented(manifest: Manifest) -> list[Violation]:
     rule = "exemption_documented"
     found = []
-    for unique_id, node in [*_models(manifest), *_sources(manifest)]:
+    checked = [
+        *_models(manifest),
+        *_sources(manifest),
+        *_nodes(manifest, "test"),
+        *_disabled_nodes(manifest, "model"),
+        *_disabled_nodes(manifest, "test"),
+    ]
+    for unique_id, node in checked:
         exemptions = _meta(node).get(STRUCTURE_EXEMPT)
         if exemptions is None:
             continue
@@ -792,13 +802,29 @@ def _duckdb_hits(
     ]
 
 
+def _disabled_nodes(manifest: Manifest, resource_type: str) -> Iterator[tuple[str, Node]]:
+    """Disabled nodes of one type that belong to this project (a model enabled by a var,
+    such as a tracker adapter, is still SQL of the project)."""
+    project = _project(manifest)
+    for unique_id, versions in sorted((manifest.get("disabled") or {}).items()):
+        for node in versions:
+            if node.get("resource_type") != resource_type:
+                continue
+            if project and node.get("package_name", project) != project:
+                continue
+            yield unique_id, node
+
+
 def check_duckdb_only_sql(manifest: Manifest) -> list[Violation]:
     rule = "duckdb_only_sql"
     found = []
     for resource_type in ("model", "snapshot", "test"):
-        for unique_id, node in _nodes(manifest, resource_type):
+        nodes = [*_nodes(manifest, resource_type), *_disabled_nodes(manifest, resource_type)]
+        for unique_id, node in nodes:
             if resource_type == "test" and node.get("test_metadata"):
                 continue  # a generic test's SQL is its macro's (duckdb_only_sql_in_macros)
+            if _exempt(node, rule):
+                continue
             path = str(node.get("original_file_path") or node.get("path", ""))
             found += _duckdb_hits(rule, unique_id, path, str(node.get("raw_code") or ""))
     return found

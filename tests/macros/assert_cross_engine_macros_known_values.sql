@@ -25,6 +25,13 @@ cases as (
         'true' as expected
     union all
     select
+        'sql_text_quote_and_backslash' as case_name,
+        cast(length({{ sql_text("it's a \\ b") }}) as string)
+        || ':' || cast(instr({{ sql_text("it's a \\ b") }}, chr(39)) as string)
+        || ':' || cast(instr({{ sql_text("it's a \\ b") }}, chr(92)) as string) as computed,
+        '10:3:8' as expected
+    union all
+    select
         'search' as case_name,
         cast({{ regex_search("'Mozilla Googlebot/2.1'", '(bot|crawl)') }} as string) as computed,
         'true' as expected
