@@ -88,9 +88,11 @@ The rules (ids as printed in messages):
     ``shopfunnel.engine_sql.DUCKDB_ONLY_SQL`` (SQL that Apache Spark rejects or answers
     differently) outside a macro: every hit is
     reported with its file, line and construct. Jinja, comments and the contents of string
-    literals are not SQL and are not searched. Disabled models and tests (enabled by a var,
-    such as the tracker adapters) are checked too. Exemptable (in the node's ``meta``), for
-    what runs on DuckDB only by design and stops with a message on Spark.
+    literals are not SQL and are not searched. The SQL types declared in YAML (a seed's
+    ``column_types``, an enforced contract's ``data_type``) are checked too, and so are
+    disabled models and tests (enabled by a var, such as the tracker adapters). Exemptable
+    (in the node's ``meta``), for what runs on DuckDB only by design and stops with a
+    message on Spark.
 ``duckdb_only_sql_in_macros``
     The same constructs inside the project's macros, except in ``duckdb__*`` and ``spark__*``
     macros (one engine's implementation of an ``adapter.dispatch`` macro, written in that
@@ -815,9 +817,35 @@ def _disabled_nodes(manifest: Manifest, resource_type: str) -> Iterator[tuple[st
             yield unique_id, node
 
 
+def _declared_types(node: Node) -> Iterator[tuple[str, str]]:
+    """(column, SQL type) a node declares in YAML: a seed's ``column_types``, an enforced
+    contract's ``data_type`` (both become DDL on the engine)."""
+    config = node.get("config") or {}
+    if node.get("resource_type") == "seed":
+        for column, data_type in sorted((config.get("column_types") or {}).items()):
+            yield str(column), str(data_type)
+    elif (config.get("contract") or {}).get("enforced"):
+        for column, spec in sorted((node.get("columns") or {}).items()):
+            if spec.get("data_type"):
+                yield str(column), str(spec["data_type"])
+
+
 def check_duckdb_only_sql(manifest: Manifest) -> list[Violation]:
     rule = "duckdb_only_sql"
     found = []
+    for resource_type in ("model", "seed"):
+        for unique_id, node in _nodes(manifest, resource_type):
+            path = str(node.get("original_file_path") or node.get("path", ""))
+            for column, data_type in _declared_types(node):
+                for _, construct, matched in find_duckdb_only_sql(f"cast(x as {data_type})"):
+                    found.append(
+                        Violation(
+                            rule,
+                            unique_id,
+                            f"{path}: column {column} is declared {data_type!r} in YAML: "
+                            f"{construct.name} ({matched}): use {construct.instead}",
+                        )
+                    )
     for resource_type in ("model", "snapshot", "test"):
         nodes = [*_nodes(manifest, resource_type), *_disabled_nodes(manifest, resource_type)]
         for unique_id, node in nodes:

@@ -88,6 +88,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     # Spark, first run: every load but the last two (models only: the tests run after the
     # incremental run below, on the final tables)
     _deliver(daily, raw, loads[-3])
+    _dbt(["seed", "--vars", variables, *spark_target], spark_env, work / "spark.log")
     _dbt(["run", "--vars", variables, "--full-refresh", *spark_target], spark_env,
          work / "spark.log")
     # Spark, incremental run: the last two loads, every test

@@ -48,7 +48,7 @@ def _model(
         "description": f"The {name} model.",
         "columns": columns
         if columns is not None
-        else {"id": {"name": "id", "description": "Key.", "data_type": "varchar"}},
+        else {"id": {"name": "id", "description": "Key.", "data_type": "string"}},
         "config": {
             "materialized": materialized,
             "contract": {"enforced": enforced},
@@ -445,6 +445,26 @@ def _disabled_model_with_duckdb_sql(m: dict[str, Any]) -> None:
     m.setdefault("disabled", {})[_m("base_tracker__events")] = [node]
 
 
+def _seed_type_spark_lacks(m: dict[str, Any]) -> None:
+    # a seed's column_types become the DDL of its table on the engine
+    m["nodes"][f"seed.{P}.funnel_steps"] = {
+        "resource_type": "seed",
+        "package_name": P,
+        "name": "funnel_steps",
+        "path": "funnel_steps.csv",
+        "original_file_path": "seeds/funnel_steps.csv",
+        "description": "Steps.",
+        "columns": {},
+        "config": {"column_types": {"step_name": "varchar", "step_number": "integer"}},
+        "depends_on": {"nodes": []},
+    }
+
+
+def _contract_type_spark_lacks(m: dict[str, Any]) -> None:
+    columns = m["nodes"][_m("fct_orders")]["columns"]
+    next(iter(columns.values()))["data_type"] = "varchar"
+
+
 def _duckdb_sql_in_default_macro(m: dict[str, Any]) -> None:
     m["macros"][f"macro.{P}.default__first_by"] = _macro("default__first_by", "arg_min(x, k)")
 
@@ -546,6 +566,18 @@ BAD_CASES: list[tuple[str, Edit, str, str]] = [
         _disabled_model_with_duckdb_sql,
         _m("base_tracker__events"),
         "models/staging/tracker/base_tracker__events.sql:2: list literal or [] index",
+    ),
+    (
+        "duckdb_only_sql",
+        _seed_type_spark_lacks,
+        f"seed.{P}.funnel_steps",
+        "column step_name is declared 'varchar' in YAML: type name Spark lacks",
+    ),
+    (
+        "duckdb_only_sql",
+        _contract_type_spark_lacks,
+        _m("fct_orders"),
+        "is declared 'varchar' in YAML: type name Spark lacks",
     ),
     (
         "duckdb_only_sql_in_macros",
