@@ -483,16 +483,13 @@ ordered_steps as (
         {{ k }} as step_number,
         journeys.entered_at,
         journeys.step_{{ k }}_at as reached_at,
-        {%- if k == 1 %}
-        cast(null as timestamp) as previous_step_at
-        {%- else %}
+        -- the latest earlier step reached (none for the first step)
         coalesce(
             {%- for previous in range(k - 1, 0, -1) %}
             journeys.step_{{ previous }}_at,
             {%- endfor %}
             cast(null as timestamp)
         ) as previous_step_at
-        {%- endif %}
     from ordered_journeys as journeys
     inner join ordered_furthest as furthest
         on
