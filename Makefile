@@ -92,6 +92,32 @@ validate: $(STAMP) ## Great Expectations gate on the test build (data docs under
 pytest: $(STAMP)
 	SHOPFUNNEL_TEST_DB=$(TEST_DB) SHOPFUNNEL_TEST_RAW=$(TEST_RAW) $(BIN)/pytest -q $(DROP_LEAK_NOISE)
 
+# ---------------------------------------------------------------- spark
+# The same project on Apache Spark (README "Running on Spark"): pyspark in local mode through
+# dbt-spark's session method, Java 17 from Debian. Installs what it needs on a fresh clone.
+SPARK_STAMP := $(VENV)/.installed-spark
+SPARK_WORK ?= data/spark-test
+
+$(SPARK_STAMP): $(STAMP) requirements-spark.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -r requirements-spark.lock
+	@touch $(SPARK_STAMP)
+
+.PHONY: spark-java
+spark-java:
+	@if java -version 2>&1 | grep -q -E 'version "(17|21)'; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	else \
+		echo "error: Spark needs Java 17; run: sudo apt-get install -y openjdk-17-jre-headless" >&2; exit 1; \
+	fi
+
+.PHONY: test-spark
+test-spark: spark-java $(SPARK_STAMP) ## Build the whole DAG on local Spark and compare every mart with DuckDB
+	rm -rf $(SPARK_WORK)
+	@mkdir -p $(SPARK_WORK)
+	SHOPFUNNEL_TEST_SPARK=1 SHOPFUNNEL_SPARK_WORK=$(CURDIR)/$(SPARK_WORK) SPARK_LOCAL_IP=127.0.0.1 \
+		$(BIN)/pytest -q -p no:cacheprovider tests/python/test_spark_equivalence.py $(DROP_LEAK_NOISE)
+
 # ---------------------------------------------------------------- daily
 RAW ?= $(DEMO_RAW)
 DB ?= $(DEMO_DB)

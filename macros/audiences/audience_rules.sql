@@ -20,8 +20,9 @@
     same cases in tests/audiences/ and tests/python/test_audiences.py). -#}
 {% macro normalized_phone(column) -%}
     case
-        when nullif(regexp_replace({{ column }}, '[^0-9]', '', 'g'), '') is not null
-            then '+82' || regexp_replace(regexp_replace({{ column }}, '[^0-9]', '', 'g'), '^(82)?0?', '')
+        {%- set digits = regex_replace_all(column, '[^0-9]', '') %}
+        when nullif({{ digits }}, '') is not null
+            then '+82' || {{ regex_replace_all(digits, '^(82)?0?', '') }}
     end
 {%- endmacro %}
 
@@ -31,7 +32,7 @@
     {{ return(adapter.dispatch('sha256_hex', 'shopfunnel')(expression)) }}
 {%- endmacro %}
 
-{% macro default__sha256_hex(expression) -%}
+{% macro duckdb__sha256_hex(expression) -%}
     lower(sha256({{ expression }}))
 {%- endmacro %}
 
@@ -46,10 +47,10 @@
     no secret: it only makes the split reproducible. -#}
 {% macro is_in_holdout(person_id_column, audience_name, as_of_date_column) -%}
     (
-        cast(('0x' || left(md5(
-            {{ person_id_column }} || '|{{ audience_name }}|'
-            || cast({{ as_of_date_column }} as varchar) || '|{{ var_integer("holdout_seed") }}'
-        ), 13)) as bigint)::double / 4503599627370496.0
+        cast({{ hex_to_bigint(
+            "left(md5(" ~ person_id_column ~ " || '|" ~ audience_name ~ "|' || cast("
+            ~ as_of_date_column ~ " as string) || '|" ~ var_integer('holdout_seed') ~ "'), 13)"
+        ) }} as double) / 4503599627370496.0
         < {{ var_number('holdout_share') }}
     )
 {%- endmacro %}

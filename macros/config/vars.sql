@@ -34,6 +34,7 @@
         'audience_as_of_date': 'date_or_null',
         'metric_time_spine_start_date': 'date',
         'metric_time_spine_end_date': 'date',
+        'spark_key_buckets': 'integer',
         'new_release_days': 'integer',
         'price_tier_count': 'integer',
         'customer_score_tiers': 'integer',
@@ -178,9 +179,19 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- A text as a quoted SQL literal. -#}
+{#- A text as a quoted SQL literal (README "Running on Spark": Spark reads a backslash in a
+    literal as an escape and '' as two adjacent literals, so its quotes are escaped with a
+    backslash). -#}
 {% macro sql_text(value) -%}
+    {{ return(adapter.dispatch('sql_text', 'shopfunnel')(value)) }}
+{%- endmacro %}
+
+{% macro default__sql_text(value) -%}
     '{{ value | string | replace("'", "''") }}'
+{%- endmacro %}
+
+{% macro spark__sql_text(value) -%}
+    '{{ value | string | replace("\\", "\\\\") | replace("'", "\\'") }}'
 {%- endmacro %}
 
 {#- Typed SQL literals of vars. -#}
@@ -188,9 +199,9 @@
 {% macro var_number(name) -%}{{ checked_var(name) }}{%- endmacro %}
 {% macro var_text(name) -%}
     {%- set value = checked_var(name) -%}
-    {%- if value is none -%}cast(null as varchar){%- else -%}{{ sql_text(value) }}{%- endif -%}
+    {%- if value is none -%}cast(null as string){%- else -%}{{ sql_text(value) }}{%- endif -%}
 {%- endmacro %}
-{% macro var_regex(name) -%}{{ sql_text(checked_var(name)) }}{%- endmacro %}
+{% macro var_regex(name) -%}{{ regex_literal(checked_var(name)) }}{%- endmacro %}
 {% macro var_date(name) -%}
     {%- set value = checked_var(name) -%}
     {%- if value is none -%}cast(null as date){%- else -%}cast('{{ value }}' as date){%- endif -%}

@@ -15,13 +15,37 @@
 {#- The value at the first row in time order (ties broken by a second, unique column), among
     the rows matching an optional condition: an aggregate. -#}
 {% macro first_by(value, order_column, tie_column, condition=none) -%}
+    {{ return(adapter.dispatch('first_by', 'shopfunnel')(value, order_column, tie_column, condition)) }}
+{%- endmacro %}
+
+{% macro duckdb__first_by(value, order_column, tie_column, condition) -%}
     arg_min({{ value }}, ({{ order_column }}, {{ tie_column }}))
+    {%- if condition %} filter (where {{ condition }}){% endif %}
+{%- endmacro %}
+
+{#- DuckDB's arg_min skips the rows whose value is null and orders null keys last; Spark's
+    min_by keeps null values and orders null struct fields first: both are spelled out. -#}
+{% macro spark__first_by(value, order_column, tie_column, condition) -%}
+    min_by({{ value }}, case when {{ value }} is not null then struct(
+        {{ order_column }} is null, {{ order_column }}, {{ tie_column }} is null, {{ tie_column }}
+    ) end)
     {%- if condition %} filter (where {{ condition }}){% endif %}
 {%- endmacro %}
 
 {#- The value at the last row in time order (ties broken by a second, unique column). -#}
 {% macro last_by(value, order_column, tie_column, condition=none) -%}
+    {{ return(adapter.dispatch('last_by', 'shopfunnel')(value, order_column, tie_column, condition)) }}
+{%- endmacro %}
+
+{% macro duckdb__last_by(value, order_column, tie_column, condition) -%}
     arg_max({{ value }}, ({{ order_column }}, {{ tie_column }}))
+    {%- if condition %} filter (where {{ condition }}){% endif %}
+{%- endmacro %}
+
+{% macro spark__last_by(value, order_column, tie_column, condition) -%}
+    max_by({{ value }}, case when {{ value }} is not null then struct(
+        {{ order_column }} is null, {{ order_column }}, {{ tie_column }} is null, {{ tie_column }}
+    ) end)
     {%- if condition %} filter (where {{ condition }}){% endif %}
 {%- endmacro %}
 

@@ -6,7 +6,7 @@
 {% macro is_new_release(ordered_at, released_at) -%}
     coalesce(
         {{ ordered_at }} >= {{ released_at }}
-        and {{ ordered_at }} < {{ released_at }} + to_days({{ var_integer('new_release_days') }}),
+        and {{ ordered_at }} < {{ add_days(released_at, var_integer('new_release_days')) }},
         false
     )
 {%- endmacro %}

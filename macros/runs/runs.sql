@@ -23,6 +23,10 @@
 {#- The file pattern of the shop's own folder of a raw table, taken from the source's one
     reader (its first quoted literal), so the run manifest and the source can never disagree. -#}
 {% macro shop_file_pattern(table) -%}
+    {{ return(adapter.dispatch('shop_file_pattern', 'shopfunnel')(table)) }}
+{%- endmacro %}
+
+{% macro default__shop_file_pattern(table) -%}
     {%- set reader = raw_source_node(table).relation_name -%}
     {%- set found = modules.re.search("'((?:[^']|'')*)'", reader) -%}
     {%- if not found -%}
@@ -31,10 +35,16 @@
     {{ return(found.group(1)) }}
 {%- endmacro %}
 
+{#- Spark reads the raw tables through tables over their folders (prepare_raw_sources): the
+    pattern, for messages, is the one DuckDB's reader uses. -#}
+{% macro spark__shop_file_pattern(table) -%}
+    {{ return(checked_var('raw_path') ~ '/' ~ table ~ '/**/*.' ~ raw_extension()) }}
+{%- endmacro %}
+
 {#- The load date of a file from its path: the `load_date=YYYY-MM-DD` folder of a load
     partition, null for a file of the flat layout. -#}
 {% macro file_load_date(path_column) -%}
-    try_cast(regexp_extract({{ path_column }}, 'load_date=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) as date)
+    try_cast({{ regex_extract(path_column, 'load_date=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) }} as date)
 {%- endmacro %}
 
 {#- True when this dbt invocation builds models (run or build); hooks do nothing for
@@ -54,44 +64,50 @@
     files no successful run has processed. -#}
 {% macro start_run() -%}
     {%- if run_builds_models() -%}
-        {%- set statements -%}
-            create schema if not exists ops;
-            create table if not exists ops.processed_raw_files (
-                table_name varchar,
-                file_path varchar,
-                load_date date,
-                run_id varchar,
-                processed_at timestamp
-            );
-            alter table ops.processed_raw_files add column if not exists file_size bigint;
-            alter table ops.processed_raw_files add column if not exists file_modified_at timestamp;
-            create table if not exists ops.pipeline_runs (
-                run_id varchar,
-                started_at timestamp,
-                finished_at timestamp,
-                is_full_refresh boolean,
-                status varchar,
-                files_read bigint,
-                first_load_date date,
-                last_load_date date,
-                rows_read json,
-                rows_quarantined json,
-                too_late_events bigint,
-                first_event_at timestamp,
-                last_event_at timestamp,
-                message varchar
-            );
-            create or replace table ops.raw_files_seen as
+        {%- do prepare_raw_sources() -%}
+        {%- set statements = [
+            'create schema if not exists ops',
+            create_ops_table('ops.processed_raw_files', [
+                ('table_name', 'string'),
+                ('file_path', 'string'),
+                ('load_date', 'date'),
+                ('run_id', 'string'),
+                ('processed_at', 'timestamp'),
+                ('file_size', 'bigint'),
+                ('file_modified_at', 'timestamp'),
+            ]),
+            create_ops_table('ops.pipeline_runs', [
+                ('run_id', 'string'),
+                ('started_at', 'timestamp'),
+                ('finished_at', 'timestamp'),
+                ('is_full_refresh', 'boolean'),
+                ('status', 'string'),
+                ('files_read', 'bigint'),
+                ('first_load_date', 'date'),
+                ('last_load_date', 'date'),
+                ('rows_read', json_type()),
+                ('rows_quarantined', json_type()),
+                ('too_late_events', 'bigint'),
+                ('first_event_at', 'timestamp'),
+                ('last_event_at', 'timestamp'),
+                ('message', 'string'),
+            ]),
+        ] + add_ops_columns('ops.processed_raw_files', [
+            ('file_size', 'bigint'), ('file_modified_at', 'timestamp'),
+        ]) -%}
+        {#- every raw file with its size and modification time, as this run finds them -#}
+        {%- set seen -%}
             {%- for table in raw_tables() %}
             select
                 '{{ table }}' as table_name,
-                filename as file_path,
-                size as file_size,
-                cast(last_modified at time zone 'UTC' as timestamp) as file_modified_at
-            from read_blob('{{ raw_file_pattern(table) }}')
+                file as file_path,
+                file_size,
+                file_modified_at
+            from ({{ raw_file_listing(table) }}) as listed
             {{ 'union all' if not loop.last }}
-            {%- endfor %};
-            create or replace table ops.run_pending_files as
+            {%- endfor %}
+        {%- endset -%}
+        {%- set pending -%}
             {%- for table in raw_tables() %}
             {%- set rebuild = flags.FULL_REFRESH or built_base_relation(table) is none %}
             select
@@ -110,16 +126,20 @@
                 )
                 {%- endif %}
             {{ 'union all' if not loop.last }}
-            {%- endfor %};
-            create or replace table ops.current_run as
+            {%- endfor %}
+        {%- endset -%}
+        {%- set current -%}
             select
                 '{{ invocation_id }}' as run_id,
                 cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as started_at,
-                {{ flags.FULL_REFRESH | string | lower }} as is_full_refresh;
+                {{ flags.FULL_REFRESH | string | lower }} as is_full_refresh
         {%- endset -%}
-        {%- do run_query(statements) -%}
+        {%- set statements = statements + replace_table_as('ops.raw_files_seen', seen)
+            + replace_table_as('ops.run_pending_files', pending)
+            + replace_table_as('ops.current_run', current) -%}
+        {%- do run_statements(statements) -%}
         {%- if flags.FULL_REFRESH -%}
-            {%- do run_query('delete from ops.processed_raw_files') -%}
+            {%- do run_query(delete_all_rows('ops.processed_raw_files')) -%}
         {%- else -%}
             {%- do check_processed_files_unchanged() -%}
         {%- endif -%}
@@ -135,32 +155,42 @@
     alone is no change (copying and syncing tools reset it); it is kept for the audit. -#}
 {% macro check_processed_files_unchanged() -%}
     {%- set problems = run_query("""
-        select
-            processed.table_name,
-            processed.file_path,
-            case
-                when seen.file_path is null then 'is gone'
-                else 'changed since it was processed (size ' || processed.file_size || ' -> '
-                    || seen.file_size || ' bytes)'
-            end as problem,
-            count(*) over () as problem_count
-        from ops.processed_raw_files as processed
-        left join ops.raw_files_seen as seen
-            on processed.table_name = seen.table_name and processed.file_path = seen.file_path
-        where
-            seen.file_path is null
-            or processed.file_size <> seen.file_size
-        qualify row_number() over (partition by processed.file_path order by processed.processed_at desc) = 1
-        order by processed.table_name, processed.file_path
+        select table_name, file_path, processed_size, seen_size, problem_count
+        from (
+            select
+                processed.table_name,
+                processed.file_path,
+                processed.file_size as processed_size,
+                seen.file_size as seen_size,
+                row_number() over (
+                    partition by processed.table_name, processed.file_path
+                    order by processed.processed_at desc
+                ) as newest,
+                count(*) over () as problem_count
+            from ops.processed_raw_files as processed
+            left join ops.raw_files_seen as seen
+                on processed.table_name = seen.table_name and processed.file_path = seen.file_path
+            where seen.file_path is null or processed.file_size <> seen.file_size
+        ) as problems
+        where newest = 1
+        order by table_name, file_path
         limit 3
     """) -%}
     {%- if problems.rows | length > 0 -%}
         {%- set examples = [] -%}
         {%- for row in problems.rows -%}
-            {%- do examples.append("raw table " ~ row[0] ~ ": " ~ row[1] ~ " " ~ row[2]) -%}
+            {%- if row['seen_size'] is none -%}
+                {%- do examples.append("raw table " ~ row['table_name'] ~ ": " ~ row['file_path'] ~ " is gone") -%}
+            {%- else -%}
+                {%- do examples.append(
+                    "raw table " ~ row['table_name'] ~ ": " ~ row['file_path']
+                    ~ " changed since it was processed (size " ~ row['processed_size'] ~ " -> "
+                    ~ row['seen_size'] ~ " bytes)"
+                ) -%}
+            {%- endif -%}
         {%- endfor -%}
         {{ exceptions.raise_compiler_error(
-            problems.rows[0][3] ~ " raw file(s) processed by earlier runs are gone from var raw_path ("
+            problems.rows[0]['problem_count'] ~ " raw file(s) processed by earlier runs are gone from var raw_path ("
             ~ checked_var('raw_path') ~ ") or were rewritten in place, e.g. " ~ (examples | join('; '))
             ~ ". The warehouse no longer matches its raw files: rebuild it with `dbt build --full-refresh`"
             ~ " (or point DUCKDB_PATH at another warehouse); deliver corrections as new loads"
@@ -174,7 +204,7 @@
 {% macro warn_missing_tables() -%}
     {%- set missing = [] -%}
     {%- for table in raw_tables() -%}
-        {%- set found = run_query("select count(*) from glob('" ~ raw_file_pattern(table) ~ "')") -%}
+        {%- set found = run_query("select count(*) from (" ~ raw_file_listing(table) ~ ") as listed") -%}
         {%- if found.columns[0].values()[0] == 0 -%}
             {%- do missing.append(table) -%}
         {%- endif -%}
@@ -244,25 +274,28 @@
             {%- set status = 'success' -%}
             {%- set message = '' -%}
         {%- endif -%}
-        {%- set statements -%}
-            {%- if status == 'success' %}
+        {%- set statements = [] -%}
+        {%- if status == 'success' -%}
+            {%- set processed -%}
             insert into ops.processed_raw_files
-                (table_name, file_path, load_date, run_id, processed_at, file_size, file_modified_at)
             select
                 table_name,
                 file_path,
                 load_date,
                 '{{ invocation_id }}',
-                current_timestamp::timestamp,
+                cast(current_timestamp as timestamp),
                 file_size,
                 file_modified_at
-            from ops.run_pending_files;
-            {%- endif %}
+            from ops.run_pending_files
+            {%- endset -%}
+            {%- do statements.append(processed) -%}
+        {%- endif -%}
+        {%- set recorded -%}
             insert into ops.pipeline_runs
             select
                 '{{ invocation_id }}',
                 cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp),
-                current_timestamp::timestamp,
+                cast(current_timestamp as timestamp),
                 {{ flags.FULL_REFRESH | string | lower }},
                 '{{ status }}',
                 (select count(*) from ops.run_pending_files),
@@ -273,9 +306,10 @@
                 {{ run_batch_events_summary('count(*) filter (where quarantine_rule = \'too_late\')') }},
                 {{ run_batch_events_summary('min(event_at) filter (where quarantine_rule is null)') }},
                 {{ run_batch_events_summary('max(event_at) filter (where quarantine_rule is null)') }},
-                '{{ message | replace("'", "''") }}';
+                {{ sql_text(message) }}
         {%- endset -%}
-        {%- do run_query(statements) -%}
+        {%- do statements.append(recorded) -%}
+        {%- do run_statements(statements) -%}
         {%- if status != 'success' -%}
             {{ log('shopfunnel: run ' ~ status ~ ': ' ~ message, info=true) }}
         {%- endif -%}
@@ -314,12 +348,13 @@
 {#- A JSON object {table: rows} of the rows this run's batch brought into each base model
     (quarantined: only those with a quarantine rule). -#}
 {% macro run_batch_counts(quarantined_only) -%}
-    json_object(
-    {%- for table in raw_tables() %}
-        {%- set relation = built_base_relation(table) %}
-        '{{ table }}',
-        {%- if relation is none %} 0
-        {%- else %}
+    {%- set pairs = [] -%}
+    {%- for table in raw_tables() -%}
+        {%- set relation = built_base_relation(table) -%}
+        {%- if relation is none -%}
+            {%- do pairs.append((table, '0')) -%}
+        {%- else -%}
+            {%- set counted -%}
         (
             select count(*) from {{ relation }}
             where source_file in (
@@ -327,9 +362,11 @@
             )
             {%- if quarantined_only %} and quarantine_rule is not null{% endif %}
         )
-        {%- endif %}{{ ',' if not loop.last }}
-    {%- endfor %}
-    )
+            {%- endset -%}
+            {%- do pairs.append((table, counted)) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ json_object_text(pairs) }}
 {%- endmacro %}
 
 {#- One aggregate over the events this run's batch brought in (null when events were not built). -#}
@@ -351,11 +388,27 @@
     on an incremental run, delete the rows of every touched key; the model then inserts the
     recomputed rows (strategy append), so a key that no longer exists disappears too. -#}
 {% macro delete_touched(key, touched_model) -%}
+    {{ return(adapter.dispatch('delete_touched', 'shopfunnel')(key, touched_model)) }}
+{%- endmacro %}
+
+{% macro default__delete_touched(key, touched_model) -%}
     {%- if is_incremental() and run_is_rebuild() -%}
         delete from {{ this }}
     {%- elif is_incremental() -%}
         delete from {{ this }}
         where {{ key }} in (select touched.{{ key }} from {{ ref(touched_model) }} as touched)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Spark (no DELETE on Parquet tables): the same rows go, by rewriting the key-bucket
+    partitions that hold them (spark_delete_rows); the hook's own SQL is empty. -#}
+{% macro spark__delete_touched(key, touched_model) -%}
+    {%- if is_incremental() and run_is_rebuild() -%}
+        {%- do run_query('truncate table ' ~ this) -%}
+    {%- elif is_incremental() -%}
+        {%- do spark_delete_rows(
+            this, key ~ ' in (select touched.' ~ key ~ ' from ' ~ ref(touched_model) ~ ' as touched)'
+        ) -%}
     {%- endif -%}
 {%- endmacro %}
 

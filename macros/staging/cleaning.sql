@@ -3,20 +3,20 @@
 
 {#- Trimmed text; empty becomes null. -#}
 {% macro clean_text(column) -%}
-    nullif(trim(cast({{ column }} as varchar)), '')
+    nullif(trim(cast({{ column }} as string)), '')
 {%- endmacro %}
 
 {#- The value as sent, as text (for quarantine tables). -#}
 {% macro raw_text(column) -%}
-    cast({{ column }} as varchar)
+    cast({{ column }} as string)
 {%- endmacro %}
 
 {#- True when a (non-null) id matches var id_regex and is not a placeholder a tracker
     writes for "no value" ('null', 'undefined', 'none', 'nan'). -#}
 {% macro is_valid_id(column) -%}
     (
-        regexp_full_match(cast({{ column }} as varchar), {{ var_regex('id_regex') }})
-        and lower(cast({{ column }} as varchar)) not in ('null', 'undefined', 'none', 'nan')
+        {{ regex_full_match('cast(' ~ column ~ ' as string)', checked_var('id_regex')) }}
+        and lower(cast({{ column }} as string)) not in ('null', 'undefined', 'none', 'nan')
     )
 {%- endmacro %}
 
@@ -24,27 +24,37 @@
     profile sets TimeZone=UTC) as a UTC timestamp; null when unreadable. Works on text,
     timestamp and timestamptz columns alike, without a detour through text. -#}
 {% macro to_utc_timestamp(column) -%}
+    {{ return(adapter.dispatch('to_utc_timestamp', 'shopfunnel')(column)) }}
+{%- endmacro %}
+
+{% macro duckdb__to_utc_timestamp(column) -%}
     timezone('UTC', try_cast({{ column }} as timestamptz))
+{%- endmacro %}
+
+{#- Spark reads an offset in the text as that instant and a text without one in the session
+    time zone (the profile sets UTC); a timestamp column stays as it is. -#}
+{% macro spark__to_utc_timestamp(column) -%}
+    try_cast({{ column }} as timestamp)
 {%- endmacro %}
 
 {#- true/false/t/f/1/0/y/n/yes/no (any case) as a boolean; null otherwise. -#}
 {% macro to_boolean(column) -%}
     case
-        when lower(trim(cast({{ column }} as varchar))) in ('true', 't', '1', 'y', 'yes') then true
-        when lower(trim(cast({{ column }} as varchar))) in ('false', 'f', '0', 'n', 'no') then false
+        when lower(trim(cast({{ column }} as string))) in ('true', 't', '1', 'y', 'yes') then true
+        when lower(trim(cast({{ column }} as string))) in ('false', 'f', '0', 'n', 'no') then false
     end
 {%- endmacro %}
 
 {#- A money amount as decimal(18, 2); null when unreadable. -#}
 {% macro to_amount(column) -%}
-    try_cast(trim(cast({{ column }} as varchar)) as decimal(18, 2))
+    try_cast(trim(cast({{ column }} as string)) as decimal(18, 2))
 {%- endmacro %}
 
 {#- A whole number; null when unreadable or not whole ('2.5' is not read as 3). -#}
 {% macro to_integer(column) -%}
     case
-        when regexp_full_match(trim(cast({{ column }} as varchar)), '[+-]?[0-9]+')
-            then try_cast(trim(cast({{ column }} as varchar)) as integer)
+        when {{ regex_full_match('trim(cast(' ~ column ~ ' as string))', '[+-]?[0-9]+') }}
+            then try_cast(trim(cast({{ column }} as string)) as integer)
     end
 {%- endmacro %}
 
@@ -52,42 +62,42 @@
     when absent or empty. -#}
 {% macro url_parameter(url_column, parameter) -%}
     nullif(
-        url_decode(
-            replace(regexp_extract({{ url_column }}, '[?&]{{ parameter }}=([^&#]*)', 1), '+', ' ')
-        ),
+        {{ url_decoded(
+            "replace(" ~ regex_extract(url_column, '[?&]' ~ parameter ~ '=([^&#]*)', 1) ~ ", '+', ' ')"
+        ) }},
         ''
     )
 {%- endmacro %}
 
 {#- The host of a URL, lower case (a leading "www." is kept); null when absent. -#}
 {% macro url_host(url_column) -%}
-    nullif(lower(regexp_extract({{ url_column }}, '^[a-zA-Z][a-zA-Z0-9+.-]*://([^/:?#]+)', 1)), '')
+    nullif(lower({{ regex_extract(url_column, '^[a-zA-Z][a-zA-Z0-9+.-]*://([^/:?#]+)', 1) }}), '')
 {%- endmacro %}
 
 {#- The path of an absolute http(s) URL, lower case, '/' for the root; null when the URL is
     malformed. -#}
 {% macro url_path(url_column) -%}
     case
-        when regexp_full_match({{ url_column }}, '^https?://[^\s/?#]+([/?#]\S*)?$')
-            then coalesce(nullif(lower(regexp_extract({{ url_column }}, '^https?://[^/?#]+([^?#]*)', 1)), ''), '/')
+        when {{ regex_full_match(url_column, '^https?://[^\\s/?#]+([/?#]\\S*)?$') }}
+            then coalesce(nullif(lower({{ regex_extract(url_column, '^https?://[^/?#]+([^?#]*)', 1) }}), ''), '/')
     end
 {%- endmacro %}
 
 {#- True when a user agent matches var bot_user_agent_regex (case-insensitive); false
     when it does not or is null. -#}
 {% macro is_bot_user_agent(user_agent_column) -%}
-    coalesce(regexp_matches(lower({{ user_agent_column }}), {{ var_regex('bot_user_agent_regex') }}), false)
+    coalesce({{ regex_search('lower(' ~ user_agent_column ~ ')', checked_var('bot_user_agent_regex')) }}, false)
 {%- endmacro %}
 
 {#- True for the shop's test orders (status 'test', any case). -#}
 {% macro is_test_order(status_column) -%}
-    coalesce(lower(trim(cast({{ status_column }} as varchar))) = 'test', false)
+    coalesce(lower(trim(cast({{ status_column }} as string))) = 'test', false)
 {%- endmacro %}
 
 {#- The one rule for "this order counts as revenue": status paid and not a test order. -#}
 {% macro is_paid_order(status_column) -%}
     (
-        coalesce(lower(trim(cast({{ status_column }} as varchar))) = 'paid', false)
+        coalesce(lower(trim(cast({{ status_column }} as string))) = 'paid', false)
         and not {{ is_test_order(status_column) }}
     )
 {%- endmacro %}
@@ -95,39 +105,6 @@
 {#- The instant this build quarantined a row: the run's start, UTC. -#}
 {% macro quarantined_at() -%}
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp)
-{%- endmacro %}
-
-{#- A stable id for a raw row: md5 of its values as text, then ':n' numbering rows that are
-    identical in every column (n = 1, 2, ...). A window: use it on few rows (quarantines).
-    columns: list of SQL expressions (text). -#}
-{% macro raw_row_id(columns) -%}
-    md5(to_json([{{ columns | join(', ') }}]::varchar[])) || ':' || row_number() over (
-        partition by md5(to_json([{{ columns | join(', ') }}]::varchar[]))
-    )
-{%- endmacro %}
-
-{#- The last two CTEs of every base model but events: among the rows that broke no rule of
-    their own (`row_rule` null, from the model's `row_checked` CTE), rank the copies of one
-    key; every copy but the first becomes `duplicate`. Emits CTEs `ranked` and `checked`. -#}
-{% macro rank_duplicates(key_columns, order_by, rank_column='load_rank') -%}
-ranked as (
-    select
-        *,
-        case
-            when row_rule is null then row_number() over (
-                partition by row_rule is null, {{ key_columns }}
-                order by {{ order_by }}
-            )
-        end as {{ rank_column }}
-    from row_checked
-),
-
-checked as (
-    select
-        * exclude (row_rule),
-        coalesce(row_rule, case when {{ rank_column }} > 1 then 'duplicate' end) as quarantine_rule
-    from ranked
-)
 {%- endmacro %}
 
 {#- True when a timestamp cannot be real: before var min_plausible_date, or later than
@@ -138,8 +115,8 @@ checked as (
     (
         {{ column }} < cast({{ var_date('min_plausible_date') }} as timestamp)
         {%- if not allow_future %}
-        or {{ column }} > cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp)
-        + to_hours({{ var_number('future_tolerance_hours') }})
+        {%- set run_start = "cast('" ~ run_started_at.strftime("%Y-%m-%d %H:%M:%S") ~ "' as timestamp)" %}
+        or {{ column }} > {{ add_hours(run_start, var_number('future_tolerance_hours')) }}
         {%- endif %}
     )
 {%- endmacro %}

@@ -64,7 +64,7 @@
     {%- set items = [] -%}
     {%- for column in contract_columns(table) -%}
         {%- set kept = text_if_cleaned(
-            prefix ~ column.name, 'cast(' ~ staged_name(column) ~ ' as varchar)'
+            prefix ~ column.name, 'cast(' ~ staged_name(column) ~ ' as string)'
         ) -%}
         {%- if condition -%}
             {%- set kept = 'case when ' ~ condition ~ ' then ' ~ kept ~ ' end' -%}
@@ -86,11 +86,7 @@
 {#- The hash of a row's typed values, in contract order: the last tie-breaker between
     versions of a key, and the content fingerprint of the reconciliation test. -#}
 {% macro contract_row_hash(table) -%}
-    hash(
-    {%- for column in contract_columns(table) -%}
-        {{ staged_name(column) }}{{ ', ' if not loop.last }}
-    {%- endfor -%}
-    )
+    {{- row_hash(contract_staged_names(table)) -}}
 {%- endmacro %}
 
 {#- The staged names of a raw table's contract columns, in order. -#}

@@ -19,7 +19,7 @@
         when {{ is_implausible_timestamp(relation ~ '.loaded_at') }} then 'implausible_loaded_at'
         when {{ is_implausible_load_date(relation ~ '.load_date') }} then 'implausible_load_date'
         when {{ relation }}.event_at
-            > {{ relation }}.loaded_at + to_hours({{ var_number('future_tolerance_hours') }})
+            > {{ add_hours(relation ~ '.loaded_at', var_number('future_tolerance_hours')) }}
             then 'future_event_at'
         when {{ is_too_late(relation ~ '.event_at', relation ~ '.load_date', first_load_date) }}
             then 'too_late'

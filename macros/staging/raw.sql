@@ -31,7 +31,7 @@
     {%- endif -%}
     {%- set contract = contract_columns(table) -%}
     {%- if all_files -%}
-        {%- set listed = run_query("select file from glob('" ~ raw_file_pattern(table) ~ "') order by file") -%}
+        {%- set listed = run_query("select file from (" ~ raw_file_listing(table) ~ ") as listed order by file") -%}
         {%- set files = listed.columns[0].values() | list -%}
     {%- else -%}
         {%- set files = run_batch_files(table) -%}
@@ -54,26 +54,26 @@
     select
         {%- for column in contract %}
         {%- if files and column.name | lower in present %}
-        "{{ present[column.name | lower] }}" as {{ column.name }},
+        {{ adapter.quote(present[column.name | lower]) }} as {{ column.name }},
         {%- elif files and column.meta.get('default') %}
         {{ column.meta.get('default')
-            | replace('{load_day_end}', 'cast(' ~ file_load_date('filename') ~ ' + interval 1 day as varchar)')
-            | replace('{min_plausible_at}', 'cast(cast(' ~ var_date('min_plausible_date') ~ ' as timestamp) as varchar)') }} as {{ column.name }},
+            | replace('{load_day_end}', 'cast(' ~ add_days(file_load_date(raw_file_column()), 1) ~ ' as string)')
+            | replace('{min_plausible_at}', 'cast(cast(' ~ var_date('min_plausible_date') ~ ' as timestamp) as string)') }} as {{ column.name }},
         {%- else %}
-        cast(null as varchar) as {{ column.name }},
+        cast(null as string) as {{ column.name }},
         {%- endif %}
         {%- endfor %}
         {%- if files %}
-        filename as source_file,
-        {{ file_load_date('filename') }} as load_date
+        {{ raw_file_column() }} as source_file,
+        {{ file_load_date(raw_file_column()) }} as load_date
     from {{ reader }}
-    where filename in (
+    where {{ raw_file_column() }} in (
         {%- for file in files %}
         '{{ file | replace("'", "''") }}'{{ ',' if not loop.last }}
         {%- endfor %}
     )
         {%- else %}
-        cast(null as varchar) as source_file,
+        cast(null as string) as source_file,
         cast(null as date) as load_date
     where false
         {%- endif %}

@@ -8,21 +8,21 @@
 {% macro text_if_cleaned(raw_column, cleaned) -%}
     case
         when {{ raw_column }} is not null and {{ cleaned }} is null
-            then cast({{ raw_column }} as varchar)
-        when cast({{ raw_column }} as varchar) <> {{ cleaned }}
-            then cast({{ raw_column }} as varchar)
+            then cast({{ raw_column }} as string)
+        when cast({{ raw_column }} as string) <> {{ cleaned }}
+            then cast({{ raw_column }} as string)
     end
 {%- endmacro %}
 
 {#- The text of a raw value that could not be read (its typed value is null), else null. -#}
 {% macro text_if_unreadable(raw_column, typed) -%}
-    case when {{ typed }} is null then cast({{ raw_column }} as varchar) end
+    case when {{ typed }} is null then cast({{ raw_column }} as string) end
 {%- endmacro %}
 
 {#- The value as sent, for the quarantine: the kept raw text where there is one, else the
     value as read, as text. -#}
 {% macro sent_text(column) -%}
-    coalesce({{ column }}_raw, cast({{ column }} as varchar))
+    coalesce({{ column }}_raw, cast({{ column }} as string))
 {%- endmacro %}
 
 {#- The rank of a row among the versions of its key: 1 for the kept version, 2, 3, ... for
@@ -48,12 +48,31 @@
 {#- pre-hook of every incremental base model: forget the rows an earlier, failed run wrote
     from the files of this run's batch, so reading them again cannot count them twice. -#}
 {% macro delete_batch_rows(table) -%}
+    {{ return(adapter.dispatch('delete_batch_rows', 'shopfunnel')(table)) }}
+{%- endmacro %}
+
+{% macro default__delete_batch_rows(table) -%}
     {%- if is_incremental() -%}
         {%- set files = run_batch_files(table) -%}
         {%- if files -%}
             delete from {{ this }} where source_file in (
                 {%- for file in files %}'{{ file | replace("'", "''") }}'{{ ',' if not loop.last }}{% endfor -%}
             )
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Spark: the same rows go by rewriting the key-bucket partitions holding them
+    (spark_delete_rows); the hook's own SQL is empty. -#}
+{% macro spark__delete_batch_rows(table) -%}
+    {%- if is_incremental() -%}
+        {%- set files = run_batch_files(table) -%}
+        {%- if files -%}
+            {%- set listed = [] -%}
+            {%- for file in files -%}
+                {%- do listed.append("'" ~ (file | replace("'", "\\'")) ~ "'") -%}
+            {%- endfor -%}
+            {%- do spark_delete_rows(this, 'source_file in (' ~ listed | join(', ') ~ ')') -%}
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

@@ -3,7 +3,7 @@
     denominator is zero. -#}
 
 {% macro safe_ratio(numerator, denominator) -%}
-    ({{ numerator }})::double / nullif(({{ denominator }})::double, 0)
+    cast({{ numerator }} as double) / nullif(cast({{ denominator }} as double), 0)
 {%- endmacro %}
 
 {#- Wilson score interval bound for a binomial proportion, clamped to [0, 1]; exactly 0 (1)
@@ -22,11 +22,11 @@
         {%- endif %}
         when ({{ trials }}) > 0 then {{ 'greatest(0.0, ' if side == 'lower' else 'least(1.0, ' }}
             (
-                (({{ successes }})::double / ({{ trials }})
+                (cast({{ successes }} as double) / ({{ trials }})
                     + {{ z }} * {{ z }} / (2.0 * ({{ trials }})))
                 {{ '-' if side == 'lower' else '+' }} {{ z }} * sqrt(
-                    (({{ successes }})::double / ({{ trials }}))
-                    * (1 - ({{ successes }})::double / ({{ trials }}))
+                    (cast({{ successes }} as double) / ({{ trials }}))
+                    * (1 - cast({{ successes }} as double) / ({{ trials }}))
                     / ({{ trials }})
                     + {{ z }} * {{ z }} / (4.0 * ({{ trials }}) * ({{ trials }}))
                 )
@@ -42,10 +42,10 @@
             and (({{ x1 }}) + ({{ x2 }})) > 0
             and (({{ x1 }}) + ({{ x2 }})) < (({{ n1 }}) + ({{ n2 }}))
             then
-                (({{ x1 }})::double / ({{ n1 }}) - ({{ x2 }})::double / ({{ n2 }}))
+                (cast({{ x1 }} as double) / ({{ n1 }}) - cast({{ x2 }} as double) / ({{ n2 }}))
                 / sqrt(
-                    (({{ x1 }}) + ({{ x2 }}))::double / (({{ n1 }}) + ({{ n2 }}))
-                    * (1 - (({{ x1 }}) + ({{ x2 }}))::double / (({{ n1 }}) + ({{ n2 }})))
+                    cast(({{ x1 }}) + ({{ x2 }}) as double) / (({{ n1 }}) + ({{ n2 }}))
+                    * (1 - cast(({{ x1 }}) + ({{ x2 }}) as double) / (({{ n1 }}) + ({{ n2 }})))
                     * (1.0 / ({{ n1 }}) + 1.0 / ({{ n2 }}))
                 )
     end

@@ -13,9 +13,19 @@
     event), so the batch views (macro raw_batch) and the run manifest (macro
     raw_file_pattern) work on it as on the shop's files. -#}
 
-{#- The var event_source, checked. -#}
+{#- The var event_source, checked. The adapters list and describe the export's files with
+    DuckDB's glob and readers: on another engine only `shop` is accepted (README "Running on
+    Spark"). -#}
 {% macro event_source() -%}
-    {{ return(checked_var('event_source')) }}
+    {%- set chosen = checked_var('event_source') -%}
+    {%- if chosen != 'shop' and target.type != 'duckdb' -%}
+        {{ exceptions.raise_compiler_error(
+            "var event_source = " ~ chosen ~ ": the tracker adapters run on DuckDB only; on "
+            ~ target.type ~ " build the shop's own raw tables (event_source: shop), see README "
+            ~ "\"Running on Spark\""
+        ) }}
+    {%- endif -%}
+    {{ return(chosen) }}
 {%- endmacro %}
 
 {#- The raw tables the selected tracker's export can provide (none for `shop`). -#}

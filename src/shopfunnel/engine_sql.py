@@ -197,12 +197,33 @@ DUCKDB_ONLY_SQL: tuple[SqlConstruct, ...] = (
     _construct("today()", r"\btoday\s*\(", "current_date"),
 )
 
-_JINJA = re.compile(r"\{#.*?#\}|\{%.*?%\}|\{\{.*?\}\}", re.DOTALL)
+_JINJA_TAG = re.compile(r"\{[{%#]|[}%#]\}")
 _NOT_NEWLINE = re.compile(r"[^\n]")
 
 
 def _spaces(text: str) -> str:
     return _NOT_NEWLINE.sub(" ", text)
+
+
+def _blank_jinja(raw: str) -> str:
+    """``raw`` with every Jinja tag, expression and comment blanked, nested ones included
+    (a config whose pre_hook string holds ``{{ ... }}`` is blanked whole, so its quotes
+    cannot open a string that hides the rest of the file)."""
+    parts: list[str] = []
+    depth, start, last = 0, 0, 0
+    for match in _JINJA_TAG.finditer(raw):
+        if match.group().startswith("{"):
+            if depth == 0:
+                parts.append(raw[last : match.start()])
+                start = match.start()
+            depth += 1
+        elif depth > 0:
+            depth -= 1
+            if depth == 0:
+                parts.append(_spaces(raw[start : match.end()]))
+                last = match.end()
+    parts.append(_spaces(raw[start:]) if depth > 0 else raw[last:])
+    return "".join(parts)
 
 
 def sql_views(raw: str) -> tuple[str, str]:
@@ -211,7 +232,7 @@ def sql_views(raw: str) -> tuple[str, str]:
     Both have Jinja tags and SQL comments blanked out; ``code`` also blanks the contents of
     string literals and quoted identifiers (the quotes stay). Both keep the length and line
     breaks of ``raw``, so an offset gives the line."""
-    text = _JINJA.sub(lambda match: _spaces(match.group()), raw)
+    text = _blank_jinja(raw)
     code: list[str] = []
     with_strings: list[str] = []
     index, size = 0, len(text)

@@ -88,11 +88,16 @@ The rules (ids as printed in messages):
     ``shopfunnel.engine_sql.DUCKDB_ONLY_SQL`` (SQL that Apache Spark rejects or answers
     differently) outside a macro: every hit is
     reported with its file, line and construct. Jinja, comments and the contents of string
-    literals are not SQL and are not searched.
+    literals are not SQL and are not searched. The SQL types declared in YAML (a seed's
+    ``column_types``, an enforced contract's ``data_type``) are checked too, and so are
+    disabled models and tests (enabled by a var, such as the tracker adapters). Exemptable
+    (in the node's ``meta``), for what runs on DuckDB only by design and stops with a
+    message on Spark.
 ``duckdb_only_sql_in_macros``
-    The same constructs inside the project's macros, except in ``duckdb__*`` macros (the
-    DuckDB implementations of ``adapter.dispatch``): a ``default__`` or plain macro must be
-    SQL that both engines run.
+    The same constructs inside the project's macros, except in ``duckdb__*`` and ``spark__*``
+    macros (one engine's implementation of an ``adapter.dispatch`` macro, written in that
+    engine's SQL and checked by the cross-engine known-value tests): a ``default__`` or plain
+    macro must be SQL that both engines run.
 """
 
 from __future__ import annotations
@@ -148,6 +153,7 @@ EXEMPTABLE_RULES = frozenset(
         "root_models",
         "unused_sources",
         "source_freshness",
+        "duckdb_only_sql",
     }
 )
 
@@ -710,7 +716,14 @@ def check_unused_sources(manifest: Manifest) -> list[Violation]:
 def check_exemption_documented(manifest: Manifest) -> list[Violation]:
     rule = "exemption_documented"
     found = []
-    for unique_id, node in [*_models(manifest), *_sources(manifest)]:
+    checked = [
+        *_models(manifest),
+        *_sources(manifest),
+        *_nodes(manifest, "test"),
+        *_disabled_nodes(manifest, "model"),
+        *_disabled_nodes(manifest, "test"),
+    ]
+    for unique_id, node in checked:
         exemptions = _meta(node).get(STRUCTURE_EXEMPT)
         if exemptions is None:
             continue
@@ -791,13 +804,55 @@ def _duckdb_hits(
     ]
 
 
+def _disabled_nodes(manifest: Manifest, resource_type: str) -> Iterator[tuple[str, Node]]:
+    """Disabled nodes of one type that belong to this project (a model enabled by a var,
+    such as a tracker adapter, is still SQL of the project)."""
+    project = _project(manifest)
+    for unique_id, versions in sorted((manifest.get("disabled") or {}).items()):
+        for node in versions:
+            if node.get("resource_type") != resource_type:
+                continue
+            if project and node.get("package_name", project) != project:
+                continue
+            yield unique_id, node
+
+
+def _declared_types(node: Node) -> Iterator[tuple[str, str]]:
+    """(column, SQL type) a node declares in YAML: a seed's ``column_types``, an enforced
+    contract's ``data_type`` (both become DDL on the engine)."""
+    config = node.get("config") or {}
+    if node.get("resource_type") == "seed":
+        for column, data_type in sorted((config.get("column_types") or {}).items()):
+            yield str(column), str(data_type)
+    elif (config.get("contract") or {}).get("enforced"):
+        for column, spec in sorted((node.get("columns") or {}).items()):
+            if spec.get("data_type"):
+                yield str(column), str(spec["data_type"])
+
+
 def check_duckdb_only_sql(manifest: Manifest) -> list[Violation]:
     rule = "duckdb_only_sql"
     found = []
-    for resource_type in ("model", "snapshot", "test"):
+    for resource_type in ("model", "seed"):
         for unique_id, node in _nodes(manifest, resource_type):
+            path = str(node.get("original_file_path") or node.get("path", ""))
+            for column, data_type in _declared_types(node):
+                for _, construct, matched in find_duckdb_only_sql(f"cast(x as {data_type})"):
+                    found.append(
+                        Violation(
+                            rule,
+                            unique_id,
+                            f"{path}: column {column} is declared {data_type!r} in YAML: "
+                            f"{construct.name} ({matched}): use {construct.instead}",
+                        )
+                    )
+    for resource_type in ("model", "snapshot", "test"):
+        nodes = [*_nodes(manifest, resource_type), *_disabled_nodes(manifest, resource_type)]
+        for unique_id, node in nodes:
             if resource_type == "test" and node.get("test_metadata"):
                 continue  # a generic test's SQL is its macro's (duckdb_only_sql_in_macros)
+            if _exempt(node, rule):
+                continue
             path = str(node.get("original_file_path") or node.get("path", ""))
             found += _duckdb_hits(rule, unique_id, path, str(node.get("raw_code") or ""))
     return found
@@ -812,8 +867,8 @@ def check_duckdb_only_sql_in_macros(
     for unique_id, macro in sorted(manifest.get("macros", {}).items()):
         if project and macro.get("package_name", project) != project:
             continue
-        if str(macro.get("name", "")).startswith("duckdb__"):
-            continue  # the DuckDB side of an adapter.dispatch macro
+        if str(macro.get("name", "")).startswith(("duckdb__", "spark__")):
+            continue  # one engine's side of an adapter.dispatch macro, in that engine's SQL
         found += _duckdb_hits(
             rule,
             unique_id,

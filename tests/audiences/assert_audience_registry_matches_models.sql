@@ -26,7 +26,7 @@ audience_members as (
 ),
 
 audience_models as (
-    select cast(null as varchar) as audience_name
+    select cast(null as string) as audience_name
     where false
     {%- for name in audience_models %}
     union all
@@ -35,7 +35,7 @@ audience_models as (
 ),
 
 union_parents as (
-    select cast(null as varchar) as audience_name
+    select cast(null as string) as audience_name
     where false
     {%- for name in union_parents %}
     union all

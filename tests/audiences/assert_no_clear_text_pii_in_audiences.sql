@@ -36,9 +36,9 @@ member_values as (
 
 all_text as (
     select
-        cast(null as varchar) as relation_name,
-        cast(null as varchar) as column_name,
-        cast(null as varchar) as text_value
+        cast(null as string) as relation_name,
+        cast(null as string) as column_name,
+        cast(null as string) as text_value
     where false
     {%- for relation in relations if relation is not none %}
     {%- for column in adapter.get_columns_in_relation(relation) if column.is_string() %}
@@ -46,7 +46,7 @@ all_text as (
     select
         '{{ relation.identifier }}' as relation_name,
         '{{ column.name }}' as column_name,
-        cast({{ column.name }} as varchar) as text_value
+        cast({{ column.name }} as string) as text_value
     from {{ relation }}
     {%- endfor %}
     {%- endfor %}
@@ -57,10 +57,10 @@ violations as (
     from all_text
     where
         all_text.text_value like '%@%'
-        or regexp_full_match(
-            trim(all_text.text_value), '[+]?(82)?[- ]?0?1[0-9][- ]?[0-9]{3,4}[- ]?[0-9]{4}'
-        )
-        or regexp_full_match(lower(all_text.text_value), '[0-9a-f]{64}')
+        or {{ regex_full_match(
+            'trim(all_text.text_value)', '[+]?(82)?[- ]?0?1[0-9][- ]?[0-9]{3,4}[- ]?[0-9]{4}'
+        ) }}
+        or {{ regex_full_match('lower(all_text.text_value)', '[0-9a-f]{64}') }}
         or all_text.text_value in (
             select member_values.contact_value from member_values
             where member_values.contact_value is not null

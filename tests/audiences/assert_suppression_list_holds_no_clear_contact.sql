@@ -15,7 +15,7 @@ violations as (
     from suppression_list
     where
         suppression_type in ('email_sha256', 'phone_sha256')
-        and not regexp_full_match(lower(trim(suppression_value)), '[0-9a-f]{64}')
+        and not {{ regex_full_match('lower(trim(suppression_value))', '[0-9a-f]{64}') }}
     union all
     select
         suppression_type,
@@ -24,9 +24,9 @@ violations as (
     from suppression_list
     where
         suppression_value like '%@%'
-        or regexp_full_match(
-            trim(suppression_value), '[+]?(82)?[- ]?\(?0?\)?1[0-9][- ]?[0-9]{3,4}[- ]?[0-9]{4}'
-        )
+        or {{ regex_full_match(
+            'trim(suppression_value)', '[+]?(82)?[- ]?\\(?0?\\)?1[0-9][- ]?[0-9]{3,4}[- ]?[0-9]{4}'
+        ) }}
 )
 
 select * from violations

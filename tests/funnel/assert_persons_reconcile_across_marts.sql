@@ -30,7 +30,7 @@ person_counts as (
 last_transitions as (
     select
         person_id,
-        arg_max(to_stage, to_stage_rank) as last_stage
+        {{ last_by('to_stage', 'to_stage_rank', 'to_stage') }} as last_stage
     from transitions
     group by person_id
 ),

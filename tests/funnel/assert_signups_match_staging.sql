@@ -25,7 +25,7 @@ conversion as (
 device_owners as (
     select
         anonymous_id,
-        arg_min(member_id, event_at) filter (where member_id is not null) as member_id
+        {{ first_by('member_id', 'event_at', 'event_id', 'member_id is not null') }} as member_id
     from events
     group by anonymous_id
 ),
@@ -70,7 +70,7 @@ independent as (
         between analysis_window.analysis_start_date and analysis_window.analysis_end_date
         and signups.signed_up_at >= signups.first_visit_at
         and signups.signed_up_at
-        <= signups.first_visit_at + to_days({{ var_integer('signup_conversion_window_days') }})
+        <= {{ add_days('signups.first_visit_at', var_integer('signup_conversion_window_days')) }}
 ),
 
 from_mart as (

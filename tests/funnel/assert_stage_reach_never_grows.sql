@@ -10,7 +10,8 @@ transitions as (
 reached as (
     select
         to_stage_rank,
-        any_value(to_stage) as to_stage,
+        -- one stage per rank
+        max(to_stage) as to_stage,
         count(distinct person_id) as persons_reached
     from transitions
     where to_stage_rank >= 2

@@ -99,6 +99,15 @@ checks as (
         = timestamp '2026-01-10 10:01:30' as passed
     union all
     select
+        'add_seconds_keeps_the_fraction' as case_name,
+        {{ funnel_add_seconds("timestamp '2026-01-10 10:00:00.25'", '90') }}
+        = timestamp '2026-01-10 10:01:30.25' as passed
+    union all
+    select
+        'period_day_before_across_a_month' as case_name,
+        {{ funnel_period_add("'day'", '-1', "date '2026-03-01'") }} = date '2026-02-28' as passed
+    union all
+    select
         'seconds_between' as case_name,
         {{ funnel_seconds_between(
             "timestamp '2026-01-10 10:00:00'", "timestamp '2026-01-10 10:01:30.25'"

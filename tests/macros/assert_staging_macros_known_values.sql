@@ -4,62 +4,74 @@ with
 cases as (
     select *
     from (
-        values
-        (
-            'utm_from_url',
-            {{ url_parameter("'https://www.shop.example/?utm_source=naver&utm_term=running%20shoes'", 'utm_term') }},
-            'running shoes'
-        ),
-        (
-            'utm_plus_is_space',
-            {{ url_parameter("'https://x.example/p?utm_campaign=spring+sale#top'", 'utm_campaign') }},
-            'spring sale'
-        ),
-        (
-            'utm_absent',
-            coalesce({{ url_parameter("'https://x.example/p?utm_source=a'", 'utm_medium') }}, '<null>'),
-            '<null>'
-        ),
-        ('host', {{ url_host("'https://Search.Naver.com/search.naver?q=1'") }}, 'search.naver.com'),
-        ('host_absent', coalesce({{ url_host("'not a url'") }}, '<null>'), '<null>'),
-        ('path_root', {{ url_path("'https://www.shop.example'") }}, '/'),
-        ('path', {{ url_path("'https://www.shop.example/Member-Benefits?x=1'") }}, '/member-benefits'),
-        ('path_malformed', coalesce({{ url_path("'htp:/broken link'") }}, '<null>'), '<null>'),
-        ('text_empty', coalesce({{ clean_text("'  '") }}, '<null>'), '<null>'),
-        ('id_ok', {{ is_valid_id("'a_0f3c'") }}::varchar, 'true'),
-        ('id_space', {{ is_valid_id("'a b'") }}::varchar, 'false'),
-        ('id_placeholder', {{ is_valid_id("'Undefined'") }}::varchar, 'false'),
-        ('id_empty', {{ is_valid_id("''") }}::varchar, 'false'),
-        ('utc', {{ to_utc_timestamp("'2026-01-05T10:00:00+09:00'") }}::varchar, '2026-01-05 01:00:00'),
-        ('utc_naive', {{ to_utc_timestamp("'2026-01-05 10:00:00'") }}::varchar, '2026-01-05 10:00:00'),
-        (
-            'utc_negative_offset',
-            {{ to_utc_timestamp("'2026-01-04T20:30:00-05:00'") }}::varchar,
-            '2026-01-05 01:30:00'
-        ),
-        (
-            'utc_from_timestamptz',
-            {{ to_utc_timestamp("timestamptz '2026-01-05 10:00:00+09:00'") }}::varchar,
-            '2026-01-05 01:00:00'
-        ),
-        ('utc_bad', coalesce({{ to_utc_timestamp("'yesterday-ish'") }}::varchar, '<null>'), '<null>'),
-        ('bool_yes', {{ to_boolean("'Y'") }}::varchar, 'true'),
-        ('bool_zero', {{ to_boolean("0") }}::varchar, 'false'),
-        ('bool_other', coalesce({{ to_boolean("'maybe'") }}::varchar, '<null>'), '<null>'),
-        ('amount', {{ to_amount("' 1234.5 '") }}::varchar, '1234.50'),
-        ('amount_bad', coalesce({{ to_amount("'12,50'") }}::varchar, '<null>'), '<null>'),
-        ('integer', {{ to_integer("' 3 '") }}::varchar, '3'),
-        ('integer_not_whole', coalesce({{ to_integer("'2.5'") }}::varchar, '<null>'), '<null>'),
-        ('bot', {{ is_bot_user_agent("'Mozilla/5.0 (compatible; Googlebot/2.1)'") }}::varchar, 'true'),
-        ('bot_human', {{ is_bot_user_agent("'Mozilla/5.0 Safari/604.1'") }}::varchar, 'false'),
-        ('bot_null', {{ is_bot_user_agent("null") }}::varchar, 'false'),
-        ('test_order', {{ is_test_order("'TEST'") }}::varchar, 'true'),
-        ('test_order_null', {{ is_test_order("null") }}::varchar, 'false'),
-        ('paid', {{ is_paid_order("' Paid '") }}::varchar, 'true'),
-        ('paid_null', {{ is_paid_order("null") }}::varchar, 'false'),
-        ('test_not_paid', {{ is_paid_order("'test'") }}::varchar, 'false'),
-        ('refunded', {{ is_paid_order("'refunded'") }}::varchar, 'false')
-    ) as known (case_name, computed, expected)
+        select 'utm_from_url' as case_name, {{ url_parameter("'https://www.shop.example/?utm_source=naver&utm_term=running%20shoes'", 'utm_term') }} as computed, 'running shoes' as expected
+        union all
+        select 'utm_plus_is_space' as case_name, {{ url_parameter("'https://x.example/p?utm_campaign=spring+sale#top'", 'utm_campaign') }} as computed, 'spring sale' as expected
+        union all
+        select 'utm_absent' as case_name, coalesce({{ url_parameter("'https://x.example/p?utm_source=a'", 'utm_medium') }}, '<null>') as computed, '<null>' as expected
+        union all
+        select 'host' as case_name, {{ url_host("'https://Search.Naver.com/search.naver?q=1'") }} as computed, 'search.naver.com' as expected
+        union all
+        select 'host_absent' as case_name, coalesce({{ url_host("'not a url'") }}, '<null>') as computed, '<null>' as expected
+        union all
+        select 'path_root' as case_name, {{ url_path("'https://www.shop.example'") }} as computed, '/' as expected
+        union all
+        select 'path' as case_name, {{ url_path("'https://www.shop.example/Member-Benefits?x=1'") }} as computed, '/member-benefits' as expected
+        union all
+        select 'path_malformed' as case_name, coalesce({{ url_path("'htp:/broken link'") }}, '<null>') as computed, '<null>' as expected
+        union all
+        select 'text_empty' as case_name, coalesce({{ clean_text("'  '") }}, '<null>') as computed, '<null>' as expected
+        union all
+        select 'id_ok' as case_name, cast({{ is_valid_id("'a_0f3c'") }} as string) as computed, 'true' as expected
+        union all
+        select 'id_space' as case_name, cast({{ is_valid_id("'a b'") }} as string) as computed, 'false' as expected
+        union all
+        select 'id_placeholder' as case_name, cast({{ is_valid_id("'Undefined'") }} as string) as computed, 'false' as expected
+        union all
+        select 'id_empty' as case_name, cast({{ is_valid_id("''") }} as string) as computed, 'false' as expected
+        union all
+        select 'utc' as case_name, cast({{ to_utc_timestamp("'2026-01-05T10:00:00+09:00'") }} as string) as computed, '2026-01-05 01:00:00' as expected
+        union all
+        select 'utc_naive' as case_name, cast({{ to_utc_timestamp("'2026-01-05 10:00:00'") }} as string) as computed, '2026-01-05 10:00:00' as expected
+        union all
+        select 'utc_negative_offset' as case_name, cast({{ to_utc_timestamp("'2026-01-04T20:30:00-05:00'") }} as string) as computed, '2026-01-05 01:30:00' as expected
+        union all
+        select 'utc_from_timestamptz' as case_name, cast({{ to_utc_timestamp(("timestamptz" if target.type == 'duckdb' else "timestamp") ~ " '2026-01-05 10:00:00+09:00'") }} as string) as computed, '2026-01-05 01:00:00' as expected
+        union all
+        select 'utc_bad' as case_name, coalesce(cast({{ to_utc_timestamp("'yesterday-ish'") }} as string), '<null>') as computed, '<null>' as expected
+        union all
+        select 'bool_yes' as case_name, cast({{ to_boolean("'Y'") }} as string) as computed, 'true' as expected
+        union all
+        select 'bool_zero' as case_name, cast({{ to_boolean("0") }} as string) as computed, 'false' as expected
+        union all
+        select 'bool_other' as case_name, coalesce(cast({{ to_boolean("'maybe'") }} as string), '<null>') as computed, '<null>' as expected
+        union all
+        select 'amount' as case_name, cast({{ to_amount("' 1234.5 '") }} as string) as computed, '1234.50' as expected
+        union all
+        select 'amount_bad' as case_name, coalesce(cast({{ to_amount("'12,50'") }} as string), '<null>') as computed, '<null>' as expected
+        union all
+        select 'integer' as case_name, cast({{ to_integer("' 3 '") }} as string) as computed, '3' as expected
+        union all
+        select 'integer_not_whole' as case_name, coalesce(cast({{ to_integer("'2.5'") }} as string), '<null>') as computed, '<null>' as expected
+        union all
+        select 'bot' as case_name, cast({{ is_bot_user_agent("'Mozilla/5.0 (compatible; Googlebot/2.1)'") }} as string) as computed, 'true' as expected
+        union all
+        select 'bot_human' as case_name, cast({{ is_bot_user_agent("'Mozilla/5.0 Safari/604.1'") }} as string) as computed, 'false' as expected
+        union all
+        select 'bot_null' as case_name, cast({{ is_bot_user_agent("null") }} as string) as computed, 'false' as expected
+        union all
+        select 'test_order' as case_name, cast({{ is_test_order("'TEST'") }} as string) as computed, 'true' as expected
+        union all
+        select 'test_order_null' as case_name, cast({{ is_test_order("null") }} as string) as computed, 'false' as expected
+        union all
+        select 'paid' as case_name, cast({{ is_paid_order("' Paid '") }} as string) as computed, 'true' as expected
+        union all
+        select 'paid_null' as case_name, cast({{ is_paid_order("null") }} as string) as computed, 'false' as expected
+        union all
+        select 'test_not_paid' as case_name, cast({{ is_paid_order("'test'") }} as string) as computed, 'false' as expected
+        union all
+        select 'refunded' as case_name, cast({{ is_paid_order("'refunded'") }} as string) as computed, 'false' as expected
+    ) as known
 ),
 
 failures as (

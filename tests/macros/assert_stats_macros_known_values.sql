@@ -10,28 +10,37 @@ with
 cases as (
     select *
     from (
-        values
-        ('wilson_lower_10_100', {{ wilson_bound(10, 100, 'lower') }}, 0.05522854),
-        ('wilson_upper_10_100', {{ wilson_bound(10, 100, 'upper') }}, 0.17436730),
-        ('wilson_lower_0_20', {{ wilson_bound(0, 20, 'lower') }}, 0.0),
-        ('wilson_upper_0_20', {{ wilson_bound(0, 20, 'upper') }}, 0.16113013),
-        ('z_30_100_vs_20_100', {{ two_proportion_z(30, 100, 20, 100) }}, 1.63299316),
-        ('p_value_z_1_96', {{ normal_two_sided_p_value(1.96) }}, 0.04999579),
-        ('p_value_z_0', {{ normal_two_sided_p_value(0) }}, 1.0),
-        ('p_value_z_minus_2_5758', {{ normal_two_sided_p_value(-2.5758) }}, 0.01000),
-        ('ratio_1_4', {{ safe_ratio(1, 4) }}, 0.25)
-    ) as known (case_name, computed, expected)
+        select 'wilson_lower_10_100' as case_name, {{ wilson_bound(10, 100, 'lower') }} as computed, 0.05522854 as expected
+        union all
+        select 'wilson_upper_10_100' as case_name, {{ wilson_bound(10, 100, 'upper') }} as computed, 0.17436730 as expected
+        union all
+        select 'wilson_lower_0_20' as case_name, {{ wilson_bound(0, 20, 'lower') }} as computed, 0.0 as expected
+        union all
+        select 'wilson_upper_0_20' as case_name, {{ wilson_bound(0, 20, 'upper') }} as computed, 0.16113013 as expected
+        union all
+        select 'z_30_100_vs_20_100' as case_name, {{ two_proportion_z(30, 100, 20, 100) }} as computed, 1.63299316 as expected
+        union all
+        select 'p_value_z_1_96' as case_name, {{ normal_two_sided_p_value(1.96) }} as computed, 0.04999579 as expected
+        union all
+        select 'p_value_z_0' as case_name, {{ normal_two_sided_p_value(0) }} as computed, 1.0 as expected
+        union all
+        select 'p_value_z_minus_2_5758' as case_name, {{ normal_two_sided_p_value(-2.5758) }} as computed, 0.01000 as expected
+        union all
+        select 'ratio_1_4' as case_name, {{ safe_ratio(1, 4) }} as computed, 0.25 as expected
+    ) as known
 ),
 
 null_cases as (
     select *
     from (
-        values
-        ('wilson_zero_trials', {{ wilson_bound(0, 0, 'lower') }}),
-        ('z_empty_group', {{ two_proportion_z(0, 0, 5, 10) }}),
-        ('z_pooled_rate_zero', {{ two_proportion_z(0, 10, 0, 10) }}),
-        ('ratio_zero_denominator', {{ safe_ratio(1, 0) }})
-    ) as known (case_name, computed)
+        select 'wilson_zero_trials' as case_name, {{ wilson_bound(0, 0, 'lower') }} as computed
+        union all
+        select 'z_empty_group' as case_name, {{ two_proportion_z(0, 0, 5, 10) }} as computed
+        union all
+        select 'z_pooled_rate_zero' as case_name, {{ two_proportion_z(0, 10, 0, 10) }} as computed
+        union all
+        select 'ratio_zero_denominator' as case_name, {{ safe_ratio(1, 0) }} as computed
+    ) as known
 ),
 
 failures as (

@@ -48,7 +48,7 @@ def _model(
         "description": f"The {name} model.",
         "columns": columns
         if columns is not None
-        else {"id": {"name": "id", "description": "Key.", "data_type": "varchar"}},
+        else {"id": {"name": "id", "description": "Key.", "data_type": "string"}},
         "config": {
             "materialized": materialized,
             "contract": {"enforced": enforced},
@@ -437,6 +437,34 @@ def _cast_shorthand_in_singular_test(m: dict[str, Any]) -> None:
     test["raw_code"] = "select *\nfrom {{ ref('fct_orders') }}\nwhere order_total::double < 0\n"
 
 
+def _disabled_model_with_duckdb_sql(m: dict[str, Any]) -> None:
+    # a model enabled by a var (a tracker adapter) is in manifest["disabled"], still checked
+    node = _model("base_tracker__events", "staging/tracker/base_tracker__events.sql")
+    node["raw_code"] = "select\n    cast(null as json[]) as entities\n"
+    node["config"]["enabled"] = False
+    m.setdefault("disabled", {})[_m("base_tracker__events")] = [node]
+
+
+def _seed_type_spark_lacks(m: dict[str, Any]) -> None:
+    # a seed's column_types become the DDL of its table on the engine
+    m["nodes"][f"seed.{P}.funnel_steps"] = {
+        "resource_type": "seed",
+        "package_name": P,
+        "name": "funnel_steps",
+        "path": "funnel_steps.csv",
+        "original_file_path": "seeds/funnel_steps.csv",
+        "description": "Steps.",
+        "columns": {},
+        "config": {"column_types": {"step_name": "varchar", "step_number": "integer"}},
+        "depends_on": {"nodes": []},
+    }
+
+
+def _contract_type_spark_lacks(m: dict[str, Any]) -> None:
+    columns = m["nodes"][_m("fct_orders")]["columns"]
+    next(iter(columns.values()))["data_type"] = "varchar"
+
+
 def _duckdb_sql_in_default_macro(m: dict[str, Any]) -> None:
     m["macros"][f"macro.{P}.default__first_by"] = _macro("default__first_by", "arg_min(x, k)")
 
@@ -532,6 +560,24 @@ BAD_CASES: list[tuple[str, Edit, str, str]] = [
         _cast_shorthand_in_singular_test,
         f"test.{P}.assert_orders_paid",
         "tests/assert_orders_paid.sql:3: :: cast",
+    ),
+    (
+        "duckdb_only_sql",
+        _disabled_model_with_duckdb_sql,
+        _m("base_tracker__events"),
+        "models/staging/tracker/base_tracker__events.sql:2: list literal or [] index",
+    ),
+    (
+        "duckdb_only_sql",
+        _seed_type_spark_lacks,
+        f"seed.{P}.funnel_steps",
+        "column step_name is declared 'varchar' in YAML: type name Spark lacks",
+    ),
+    (
+        "duckdb_only_sql",
+        _contract_type_spark_lacks,
+        _m("fct_orders"),
+        "is declared 'varchar' in YAML: type name Spark lacks",
     ),
     (
         "duckdb_only_sql_in_macros",
@@ -709,13 +755,20 @@ def test_rejoining_needs_a_single_use_step() -> None:
         ("rejoining_of_upstream_concepts", _rejoined_step, _m("fct_orders")),
         ("root_models", _root_model, _m("int_calendar")),
         ("unused_sources", _unused_source, f"source.{P}.shop.returns"),
+        ("duckdb_only_sql", _model_with_duckdb_sql, _m("int_orders_attributed")),
+        ("duckdb_only_sql", _disabled_model_with_duckdb_sql, _m("base_tracker__events")),
     ],
 )
 def test_exemption_with_a_reason(rule: str, edit: Edit, node: str) -> None:
     manifest = good_manifest()
     edit(manifest)
     assert [v.node for v in check_manifest(manifest, [rule])] == [node]
-    target = manifest["sources"][node] if node.startswith("source.") else manifest["nodes"][node]
+    if node.startswith("source."):
+        target = manifest["sources"][node]
+    elif node in manifest["nodes"]:
+        target = manifest["nodes"][node]
+    else:
+        target = manifest["disabled"][node][0]
     target.setdefault("config", {}).setdefault("meta", {})["structure_exempt"] = {
         rule: "a documented reason"
     }

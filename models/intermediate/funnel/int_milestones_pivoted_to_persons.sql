@@ -11,6 +11,7 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
+        spark_partition_key='person_id',
         on_schema_change='fail',
         pre_hook="{{ delete_touched('person_id', 'int_persons_touched_by_run') }}",
     )

@@ -19,8 +19,8 @@ new_visitors as (
         milestones.first_visit_at,
         milestones.signed_up_at,
         milestones.first_member_benefits_view_at,
-        milestones.first_visit_at
-        + to_days({{ var_integer('signup_conversion_window_days') }}) as conversion_deadline_at
+        {{ add_days('milestones.first_visit_at', var_integer('signup_conversion_window_days')) }}
+            as conversion_deadline_at
     from milestones
     where
         milestones.first_visit_at is not null

@@ -29,8 +29,10 @@
 ] %}
 {%- for k in range(1, max_steps + 1) %}{% do carried.append('step_' ~ k ~ '_at') %}{% endfor %}
 {%- do carried.append('optional_steps_mask') %}
-with
-
+{#- the CTEs before the levels, one block per level (exclusion_marks_j .. reached_j), and the
+    chains carried from level to level: macro funnel_journey_levels puts them together
+    (one query on DuckDB; on Spark one table per level, README "Running on Spark") #}
+{%- set head %}
 hits as (
     select * from {{ ref('int_funnel_events_matched') }}
 ),
@@ -119,12 +121,10 @@ reached_1 as (
     from attempt_hits
     where order_mode <> 'any' and step_number = 1 and is_in_entry_period
 ),
-
-anchors_2 as (
-    select * from reached_1
-),
+{%- endset %}
+{%- set levels = {} %}
 {%- for j in range(2, max_steps + 1) %}
-
+{%- set level %}
 -- level {{ j }}: the latest exclusion (of those between a step before {{ j }} and a step from
 -- {{ j }} on) at or before each hit of step {{ j }}, for the person (exclusions first at an instant)
 exclusion_marks_{{ j }} as (
@@ -370,18 +370,12 @@ reached_{{ j }} as (
             or previous_steps.hit_at > candidates.last_exclusion_at
         )
 ),
-
--- the chains that may precede step {{ j + 1 }}: those reaching step {{ j }}, and those that
--- skip it when it is optional
-anchors_{{ j + 1 }} as (
-    select {{ carried | join(', ') }}
-    from reached_{{ j }}
-    union all
-    select {{ carried | join(', ') }}
-    from anchors_{{ j }}
-    where {{ funnel_step_in_mask('optional_steps_mask', j) }}
-),
+{%- endset %}
+{%- do levels.update({j: level}) %}
 {%- endfor %}
+with
+{{ head }}
+{{- funnel_journey_levels(head, levels, carried, max_steps) }}
 
 ordered_reached as (
     {%- for j in range(1, max_steps + 1) %}

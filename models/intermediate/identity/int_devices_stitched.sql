@@ -8,6 +8,7 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
+        spark_partition_key='anonymous_id',
         on_schema_change='fail',
         pre_hook="{{ delete_touched('anonymous_id', 'int_devices_touched_by_run') }}",
     )

@@ -10,6 +10,7 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
+        spark_partition_key='anonymous_id',
         on_schema_change='fail',
         pre_hook="{{ delete_touched('anonymous_id', 'int_devices_touched_by_run') }}",
     )
@@ -68,7 +69,7 @@ ordered as (
         lag(event_at) over (
             partition by anonymous_id order by event_at, event_id
         ) as previous_event_at,
-        last_value(campaign_key ignore nulls) over (
+        {{ last_value_ignore_nulls('campaign_key') }} over (
             partition by anonymous_id order by event_at, event_id
             rows between unbounded preceding and 1 preceding
         ) as previous_campaign_key

@@ -29,17 +29,17 @@ eligible as (
         and members.can_send_marketing
         and {{ is_by_as_of_date('members.signed_up_at', 'as_of.as_of_date') }}
         and cast(members.signed_up_at as date)
-        > as_of.as_of_date - to_days({{ var_integer('coupon_signup_recency_days') }})
+        > {{ subtract_days('as_of.as_of_date', var_integer('coupon_signup_recency_days')) }}
 ),
 
 final as (
     select
-        cast(person_id as varchar) as person_id,
-        cast(member_id as varchar) as member_id,
-        cast('aud_first_purchase_coupon' as varchar) as audience_name,
-        cast({{ var_text('first_purchase_coupon_code') }} as varchar)
+        cast(person_id as string) as person_id,
+        cast(member_id as string) as member_id,
+        cast('aud_first_purchase_coupon' as string) as audience_name,
+        cast({{ var_text('first_purchase_coupon_code') }} as string)
             as coupon_code,
-        cast(date_diff('day', cast(signed_up_at as date), as_of_date) as integer)
+        cast({{ dbt.datediff('cast(signed_up_at as date)', 'as_of_date', 'day') }} as integer)
             as days_since_signup,
         cast({{ is_in_holdout('person_id', 'aud_first_purchase_coupon', 'as_of_date') }} as boolean)
             as is_holdout,

@@ -39,7 +39,7 @@ visitors as (
         max(session_started_at) filter (where channel_group = 'keyword_search_ad')
             as last_keyword_ad_session_at,
         max(session_ended_at) as last_seen_at,
-        arg_max(anonymous_id, session_ended_at) as last_anonymous_id,
+        {{ last_by('anonymous_id', 'session_ended_at', 'anonymous_id') }} as last_anonymous_id,
         bool_or(has_viewed_member_benefits) as has_viewed_member_benefits
     from visits_to_date
     group by person_id
@@ -64,16 +64,16 @@ eligible as (
         )
         and (members.person_id is null or members.can_send_marketing)
         and cast(visitors.last_seen_at as date)
-        > as_of.as_of_date - to_days({{ var_integer('retargeting_recency_days') }})
+        > {{ subtract_days('as_of.as_of_date', var_integer('retargeting_recency_days')) }}
 ),
 
 final as (
     select
-        cast(person_id as varchar) as person_id,
-        cast(member_id as varchar) as member_id,
-        cast(last_anonymous_id as varchar) as anonymous_id,
-        cast('aud_signup_retargeting' as varchar) as audience_name,
-        cast('member_benefits' as varchar) as recommended_creative,
+        cast(person_id as string) as person_id,
+        cast(member_id as string) as member_id,
+        cast(last_anonymous_id as string) as anonymous_id,
+        cast('aud_signup_retargeting' as string) as audience_name,
+        cast('member_benefits' as string) as recommended_creative,
         cast(keyword_ad_sessions as bigint) as keyword_ad_sessions,
         cast(has_viewed_member_benefits as boolean) as has_viewed_member_benefits,
         -- the holdout is drawn for the person as the audience saw them at the as-of date: the

@@ -9,11 +9,10 @@
 {%- set category = checked_var('vip_sms_category') %}
 {%- set release = checked_var('vip_sms_release_product_id') %}
 {#- the category the affinity is measured on; an unknown release fails the build -#}
-{%- set focus_category = "cast(null as varchar)" %}
+{%- set focus_category = "cast(null as string)" %}
 {%- if release %}
-{%- set focus_category = "coalesce(max(release_products.category), error("
-    ~ sql_text("var vip_sms_release_product_id: product " ~ release ~ " is not in the catalogue")
-    ~ "))" %}
+{%- set focus_category = "coalesce(max(release_products.category), " ~ raise_error(
+    "var vip_sms_release_product_id: product " ~ release ~ " is not in the catalogue") ~ ")" %}
 {%- elif category %}
 {%- set focus_category = "lower(" ~ var_text('vip_sms_category') ~ ")" %}
 {%- endif %}
@@ -116,12 +115,12 @@ ranked as (
 
 final as (
     select
-        cast(person_id as varchar) as person_id,
-        cast(member_id as varchar) as member_id,
-        cast('aud_vip_new_release_sms' as varchar) as audience_name,
-        cast(membership_grade as varchar) as membership_grade,
-        cast(category_filter as varchar) as category_filter,
-        cast(release_product_id as varchar) as release_product_id,
+        cast(person_id as string) as person_id,
+        cast(member_id as string) as member_id,
+        cast('aud_vip_new_release_sms' as string) as audience_name,
+        cast(membership_grade as string) as membership_grade,
+        cast(category_filter as string) as category_filter,
+        cast(release_product_id as string) as release_product_id,
         cast(row_number() over (
             order by new_release_affinity desc, new_release_units desc, person_id asc
         ) as bigint) as affinity_rank,

@@ -35,10 +35,10 @@ unioned as (
 
 final as (
     select
-        cast({{ composite_key(['audience_name', 'person_id']) }} as varchar) as audience_member_id,
-        cast(audience_name as varchar) as audience_name,
-        cast(person_id as varchar) as person_id,
-        cast(member_id as varchar) as member_id,
+        cast({{ composite_key(['audience_name', 'person_id']) }} as string) as audience_member_id,
+        cast(audience_name as string) as audience_name,
+        cast(person_id as string) as person_id,
+        cast(member_id as string) as member_id,
         cast(is_holdout as boolean) as is_holdout,
         cast(as_of_date as date) as as_of_date
     from unioned

@@ -59,7 +59,7 @@ converted as (
         *,
         coalesce(
             not {{ is_by_as_of_date('converted_at', 'as_of_date') }}
-            and cast(converted_at as date) <= as_of_date + to_days({{ var_integer('lift_window_days') }}),
+            and cast(converted_at as date) <= {{ add_days('as_of_date', var_integer('lift_window_days')) }},
             false
         ) as has_converted_in_window
     from outcomes
@@ -70,7 +70,7 @@ audience_runs as (
     select
         audiences.audience_name,
         as_of.as_of_date,
-        as_of.as_of_date + to_days({{ var_integer('lift_window_days') }}) <= as_of.data_end_date
+        {{ add_days('as_of.as_of_date', var_integer('lift_window_days')) }} <= as_of.data_end_date
             as is_window_complete
     from audiences
     cross join as_of
@@ -138,8 +138,8 @@ intervals as (
 
 final as (
     select
-        cast({{ composite_key(['audience_name', 'as_of_date']) }} as varchar) as audience_run_id,
-        cast(audience_name as varchar) as audience_name,
+        cast({{ composite_key(['audience_name', 'as_of_date']) }} as string) as audience_run_id,
+        cast(audience_name as string) as audience_name,
         cast(exported_persons as bigint) as exported_persons,
         cast(holdout_persons as bigint) as holdout_persons,
         cast(exported_conversions as bigint) as exported_conversions,

@@ -5,6 +5,7 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
+        spark_partition_key='person_id',
         on_schema_change='fail',
         pre_hook="{{ delete_touched('person_id', 'int_persons_touched_by_run') }}",
     )
@@ -23,10 +24,10 @@ touched_persons as (  -- noqa: ST03
 
 final as (
     select
-        cast(milestones.person_id as varchar) as person_id,
-        cast(milestones.member_id as varchar) as member_id,
-        cast(milestones.first_touch_channel as varchar) as first_touch_channel,
-        cast(milestones.last_touch_channel as varchar) as last_touch_channel,
+        cast(milestones.person_id as string) as person_id,
+        cast(milestones.member_id as string) as member_id,
+        cast(milestones.first_touch_channel as string) as first_touch_channel,
+        cast(milestones.last_touch_channel as string) as last_touch_channel,
         cast(milestones.session_count as bigint) as session_count,
         cast(milestones.anonymous_id_count as bigint) as anonymous_id_count,
         cast(milestones.paid_order_count as bigint) as paid_order_count,

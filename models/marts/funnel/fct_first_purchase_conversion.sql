@@ -55,8 +55,9 @@ cohorts as (
         count(*) filter (where members.days_to_first_purchase is not null) as buyers_ever,
         median(members.days_to_first_purchase) as median_days_to_first_purchase,
         count(*) filter (where members.is_first_purchase_coupon) as first_orders_with_coupon,
-        any_value(
-            members.signup_date + to_days({{ var_integer('first_purchase_long_window_days') }})
+        -- the same for every member of the sign-up date
+        max(
+            {{ add_days('members.signup_date', var_integer('first_purchase_long_window_days')) }}
             <= analysis_window.data_end_date
         ) as is_window_complete
     from members

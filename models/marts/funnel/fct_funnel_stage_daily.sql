@@ -21,15 +21,14 @@ analysis_window as (
 bounds as (
     select
         min(transitions.transitioned_date) as first_date,
-        greatest(max(transitions.transitioned_date), any_value(analysis_window.data_end_date))
+        greatest(max(transitions.transitioned_date), max(analysis_window.data_end_date))
             as last_date
     from transitions
     cross join analysis_window
 ),
 
 days as (
-    select cast(range as date) as calendar_date
-    from bounds, range(bounds.first_date, bounds.last_date + interval 1 day, interval 1 day)
+    {{ date_series('bounds.first_date', 'bounds.last_date', 'calendar_date', 'bounds') }}
 ),
 
 deltas as (
@@ -74,8 +73,8 @@ grid as (
 
 final as (
     select
-        cast({{ composite_key(['calendar_date', 'funnel_stage']) }} as varchar) as stage_day_id,
-        cast(funnel_stage as varchar) as funnel_stage,
+        cast({{ composite_key(['calendar_date', 'funnel_stage']) }} as string) as stage_day_id,
+        cast(funnel_stage as string) as funnel_stage,
         cast(funnel_stage_rank as integer) as funnel_stage_rank,
         cast(sum(net_change) over (
             partition by funnel_stage order by calendar_date

@@ -8,6 +8,7 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
+        spark_partition_key='person_id',
         on_schema_change='fail',
         pre_hook="{{ delete_touched('person_id', 'int_persons_touched_by_run') }}",
     )
@@ -102,10 +103,10 @@ named as (
 
 final as (
     select
-        cast({{ composite_key(['person_id', 'stage']) }} as varchar) as transition_id,
-        cast(person_id as varchar) as person_id,
-        cast(lag(stage) over (partition by person_id order by stage_rank) as varchar) as from_stage,
-        cast(stage as varchar) as to_stage,
+        cast({{ composite_key(['person_id', 'stage']) }} as string) as transition_id,
+        cast(person_id as string) as person_id,
+        cast(lag(stage) over (partition by person_id order by stage_rank) as string) as from_stage,
+        cast(stage as string) as to_stage,
         cast(stage_rank as integer) as to_stage_rank,
         cast(transitioned_at as date) as transitioned_date,
         cast(transitioned_at as timestamp) as transitioned_at

@@ -5,6 +5,7 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
+        spark_partition_key='person_id',
         on_schema_change='fail',
         pre_hook="{{ delete_touched('person_id', 'int_persons_touched_by_run') }}",
     )
@@ -52,9 +53,9 @@ pivoted as (
 
 final as (
     select
-        cast(milestones.person_id as varchar) as person_id,
-        cast(milestones.member_id as varchar) as member_id,
-        cast(pivoted.funnel_stage as varchar) as funnel_stage,
+        cast(milestones.person_id as string) as person_id,
+        cast(milestones.member_id as string) as member_id,
+        cast(pivoted.funnel_stage as string) as funnel_stage,
         cast(pivoted.funnel_stage_rank as integer) as funnel_stage_rank,
         cast(milestones.paid_order_count as bigint) as paid_order_count,
         cast(pivoted.stage_entered_at as timestamp) as stage_entered_at,

@@ -6,6 +6,7 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
+        spark_partition_key='anonymous_id',
         on_schema_change='fail',
         pre_hook="{{ delete_touched('anonymous_id', 'int_devices_touched_by_run') }}",
     )
@@ -24,16 +25,16 @@ touched_devices as (  -- noqa: ST03
 
 final as (
     select
-        cast(sessions.session_id as varchar) as session_id,
-        cast(sessions.person_id as varchar) as person_id,
-        cast(sessions.anonymous_id as varchar) as anonymous_id,
-        cast(sessions.landing_page_path as varchar) as landing_page_path,
-        cast(sessions.landing_page_type as varchar) as landing_page_type,
-        cast(sessions.channel_group as varchar) as channel_group,
-        cast(sessions.utm_source as varchar) as utm_source,
-        cast(sessions.utm_medium as varchar) as utm_medium,
-        cast(sessions.utm_campaign as varchar) as utm_campaign,
-        cast(sessions.utm_term as varchar) as utm_term,
+        cast(sessions.session_id as string) as session_id,
+        cast(sessions.person_id as string) as person_id,
+        cast(sessions.anonymous_id as string) as anonymous_id,
+        cast(sessions.landing_page_path as string) as landing_page_path,
+        cast(sessions.landing_page_type as string) as landing_page_type,
+        cast(sessions.channel_group as string) as channel_group,
+        cast(sessions.utm_source as string) as utm_source,
+        cast(sessions.utm_medium as string) as utm_medium,
+        cast(sessions.utm_campaign as string) as utm_campaign,
+        cast(sessions.utm_term as string) as utm_term,
         cast(sessions.event_count as bigint) as event_count,
         cast(sessions.page_view_count as bigint) as page_view_count,
         cast(

@@ -20,8 +20,8 @@ cohorts as (
         count(*) as new_visitors,
         count(*) filter (where conversions.has_signed_up) as signups,
         -- the cohort's whole conversion window lies within the data
-        any_value(
-            conversions.first_visit_date + to_days({{ var_integer('signup_conversion_window_days') }})
+        max(
+            {{ add_days('conversions.first_visit_date', var_integer('signup_conversion_window_days')) }}
             <= analysis_window.data_end_date
         ) as is_window_complete
     from conversions
@@ -37,8 +37,8 @@ final as (
         cast({{ composite_key([
             'first_visit_date', "coalesce(first_touch_channel, 'unknown')",
             'has_viewed_member_benefits',
-        ]) }} as varchar) as cohort_id,
-        cast(coalesce(first_touch_channel, 'unknown') as varchar) as first_touch_channel,
+        ]) }} as string) as cohort_id,
+        cast(coalesce(first_touch_channel, 'unknown') as string) as first_touch_channel,
         cast(new_visitors as bigint) as new_visitors,
         cast(signups as bigint) as signups,
         cast({{ safe_ratio('signups', 'new_visitors') }} as double) as signup_rate,

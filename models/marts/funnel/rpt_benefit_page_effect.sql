@@ -18,6 +18,13 @@ analysis_window as (
     select * from {{ ref('int_analysis_window') }}
 ),
 
+months as (
+    {{ month_series(
+        'analysis_window.analysis_start_date', 'analysis_window.analysis_end_date',
+        'month_start', 'analysis_window'
+    ) }}
+),
+
 periods as (
     select
         'window' as period_type,
@@ -30,12 +37,8 @@ periods as (
         greatest(cast(month_start as date), analysis_start_date) as period_start_date,
         least(cast(month_start + interval 1 month - interval 1 day as date), analysis_end_date)
             as period_end_date
-    from analysis_window,
-        range(
-            date_trunc('month', analysis_start_date),
-            analysis_end_date + interval 1 day,
-            interval 1 month
-        ) as months (month_start)
+    from analysis_window
+    cross join months
 ),
 
 visitors as (
@@ -102,8 +105,8 @@ rates as (
 
 final as (
     select
-        cast({{ composite_key(['period_type', 'period_start_date']) }} as varchar) as period_id,
-        cast(period_type as varchar) as period_type,
+        cast({{ composite_key(['period_type', 'period_start_date']) }} as string) as period_id,
+        cast(period_type as string) as period_type,
         cast(visitors as bigint) as visitors,
         cast(new_visitors as bigint) as new_visitors,
         cast(signups as bigint) as signups,

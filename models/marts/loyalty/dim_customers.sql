@@ -32,13 +32,14 @@ paid_orders as (
 customer_orders as (
     select
         person_id,
-        any_value(member_id) as member_id,
+        -- one member per person (null for none): max is that value
+        max(member_id) as member_id,
         count(*) as paid_order_count,
         sum(units) as units,
         sum(order_total) as paid_order_total,
         min(ordered_at) as first_order_at,
         max(ordered_at) as last_order_at,
-        any_value(as_of_date) as as_of_date
+        max(as_of_date) as as_of_date
     from paid_orders
     group by person_id
 ),
@@ -46,7 +47,7 @@ customer_orders as (
 scored as (
     select
         *,
-        date_diff('day', cast(last_order_at as date), as_of_date) as days_since_last_order,
+        {{ dbt.datediff('cast(last_order_at as date)', 'as_of_date', 'day') }} as days_since_last_order,
         -- recency: a later last order is better
         ntile({{ var_integer('customer_score_tiers') }}) over (order by last_order_at, person_id)
             as recency_score,
@@ -59,16 +60,16 @@ scored as (
 
 final as (
     select
-        cast(scored.person_id as varchar) as person_id,
-        cast(scored.member_id as varchar) as member_id,
-        cast(members.membership_grade as varchar) as membership_grade,
+        cast(scored.person_id as string) as person_id,
+        cast(scored.member_id as string) as member_id,
+        cast(members.membership_grade as string) as membership_grade,
         cast(members.grade_rank as integer) as grade_rank,
         cast(scored.recency_score as integer) as recency_score,
         cast(scored.frequency_score as integer) as frequency_score,
         cast(scored.monetary_score as integer) as monetary_score,
         cast(
-            scored.recency_score::varchar || scored.frequency_score::varchar
-            || scored.monetary_score::varchar as varchar
+            cast(scored.recency_score as string) || cast(scored.frequency_score as string)
+            || cast(scored.monetary_score as string) as string
         ) as rfm_cell,
         cast(scored.paid_order_count as bigint) as paid_order_count,
         cast(scored.units as bigint) as units,

@@ -80,12 +80,12 @@ segmented as (
 
 final as (
     select
-        cast({{ composite_key(['order_item_id', 'segment_type']) }} as varchar)
+        cast({{ composite_key(['order_item_id', 'segment_type']) }} as string)
             as order_item_segment_id,
-        cast(order_item_id as varchar) as order_item_id,
-        cast(person_id as varchar) as person_id,
-        cast(segment_type as varchar) as segment_type,
-        cast(segment as varchar) as segment,
+        cast(order_item_id as string) as order_item_id,
+        cast(person_id as string) as person_id,
+        cast(segment_type as string) as segment_type,
+        cast(segment as string) as segment,
         cast(segment_rank as integer) as segment_rank,
         cast(price_tier as integer) as price_tier,
         cast(quantity as bigint) as quantity,

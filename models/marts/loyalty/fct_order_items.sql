@@ -14,12 +14,12 @@ orders as (
 
 final as (
     select
-        cast(order_items.order_item_id as varchar) as order_item_id,
-        cast(order_items.order_id as varchar) as order_id,
-        cast(order_items.person_id as varchar) as person_id,
-        cast(order_items.product_id as varchar) as product_id,
-        cast(order_items.category as varchar) as category,
-        cast(orders.membership_grade_at_order as varchar) as membership_grade_at_order,
+        cast(order_items.order_item_id as string) as order_item_id,
+        cast(order_items.order_id as string) as order_id,
+        cast(order_items.person_id as string) as person_id,
+        cast(order_items.product_id as string) as product_id,
+        cast(order_items.category as string) as category,
+        cast(orders.membership_grade_at_order as string) as membership_grade_at_order,
         cast(orders.grade_rank_at_order as integer) as grade_rank_at_order,
         cast(order_items.price_tier as integer) as price_tier,
         cast(order_items.quantity as bigint) as quantity,

@@ -39,13 +39,13 @@ graded as (
 
 final as (
     select
-        cast(orders.order_id as varchar) as order_id,
-        cast(orders.person_id as varchar) as person_id,
-        cast(orders.member_id as varchar) as member_id,
-        cast(orders.order_status as varchar) as order_status,
-        cast(orders.currency as varchar) as currency,
-        cast(orders.coupon_code as varchar) as coupon_code,
-        cast(graded.membership_grade as varchar) as membership_grade_at_order,
+        cast(orders.order_id as string) as order_id,
+        cast(orders.person_id as string) as person_id,
+        cast(orders.member_id as string) as member_id,
+        cast(orders.order_status as string) as order_status,
+        cast(orders.currency as string) as currency,
+        cast(orders.coupon_code as string) as coupon_code,
+        cast(graded.membership_grade as string) as membership_grade_at_order,
         cast(graded.grade_rank as integer) as grade_rank_at_order,
         cast(orders.paid_order_sequence as bigint) as paid_order_sequence,
         cast(coalesce(item_totals.line_count, 0) as bigint) as line_count,

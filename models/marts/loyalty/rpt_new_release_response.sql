@@ -60,7 +60,7 @@ tested as (
 
 final as (
     select
-        cast(segment as varchar) as segment,
+        cast(segment as string) as segment,
         cast(units as bigint) as units,
         cast(new_release_units as bigint) as new_release_units,
         cast(discounted_units as bigint) as discounted_units,

@@ -14,9 +14,9 @@ segment_lines as (
 overall as (
     -- every line once: the membership_grade rows (UNKNOWN included)
     select
-        sum(quantity) filter (where price_tier = {{ var_integer('price_tier_count') }})::double
+        cast(sum(quantity) filter (where price_tier = {{ var_integer('price_tier_count') }}) as double)
         / sum(quantity) as premium_share,
-        sum(quantity) filter (where price_tier = 1)::double / sum(quantity) as entry_share
+        cast(sum(quantity) filter (where price_tier = 1) as double) / sum(quantity) as entry_share
     from segment_lines
     where segment_type = 'membership_grade'
 ),
@@ -29,10 +29,11 @@ segments as (
         sum(quantity) as units,
         sum(unit_price * quantity) / sum(quantity) as avg_unit_price,
         median(unit_price) as median_unit_price,
-        sum(quantity) filter (where price_tier = {{ var_integer('price_tier_count') }})::double
+        cast(sum(quantity) filter (where price_tier = {{ var_integer('price_tier_count') }}) as double)
         / sum(quantity) as premium_tier_share,
-        sum(quantity) filter (where price_tier = 1)::double / sum(quantity) as entry_tier_share,
-        sum(quantity) filter (where is_vip_exclusive)::double / sum(quantity) as vip_exclusive_share
+        cast(sum(quantity) filter (where price_tier = 1) as double) / sum(quantity) as entry_tier_share,
+        cast(sum(quantity) filter (where is_vip_exclusive) as double) / sum(quantity)
+            as vip_exclusive_share
     from segment_lines
     group by segment_type, segment, segment_rank
 ),
@@ -52,10 +53,10 @@ compared as (
 
 final as (
     select
-        cast({{ composite_key(['compared.segment_type', 'compared.segment']) }} as varchar)
+        cast({{ composite_key(['compared.segment_type', 'compared.segment']) }} as string)
             as segment_id,
-        cast(compared.segment_type as varchar) as segment_type,
-        cast(compared.segment as varchar) as segment,
+        cast(compared.segment_type as string) as segment_type,
+        cast(compared.segment as string) as segment,
         cast(compared.segment_rank as integer) as segment_rank,
         cast(compared.units as bigint) as units,
         cast(compared.avg_unit_price as double) as avg_unit_price,

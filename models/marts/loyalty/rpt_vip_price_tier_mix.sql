@@ -11,8 +11,7 @@ segment_lines as (
 ),
 
 tiers as (
-    select range as price_tier
-    from range(1, {{ var_integer('price_tier_count') }} + 1)
+    {{ integer_series(1, var_integer('price_tier_count'), 'price_tier') }}
 ),
 
 segments as (
@@ -80,10 +79,10 @@ shares as (
 
 final as (
     select
-        cast({{ composite_key(['segment_type', 'segment', 'price_tier']) }} as varchar)
+        cast({{ composite_key(['segment_type', 'segment', 'price_tier']) }} as string)
             as segment_tier_id,
-        cast(segment_type as varchar) as segment_type,
-        cast(segment as varchar) as segment,
+        cast(segment_type as string) as segment_type,
+        cast(segment as string) as segment,
         cast(segment_rank as integer) as segment_rank,
         cast(price_tier as integer) as price_tier,
         cast(units as bigint) as units,

@@ -29,7 +29,7 @@ final as (
         event_name in ({{ var_text_list('known_event_names') }}) as is_known_event_name,
         is_bot,
         page_url is not null and page_path is null as is_url_malformed,
-        loaded_at > event_at + to_hours({{ var_number('late_arrival_hours') }})
+        loaded_at > {{ add_hours('event_at', var_number('late_arrival_hours')) }}
             as is_late_arriving,
         cast(event_at as date) as event_date,
         source_file,

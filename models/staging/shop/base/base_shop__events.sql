@@ -20,6 +20,7 @@
         materialized='incremental',
         unique_key='event_id',
         incremental_strategy='delete+insert',
+        spark_partition_key='event_id',
         on_schema_change='fail',
         pre_hook="{{ delete_batch_rows('events') }}",
     )
@@ -52,7 +53,7 @@ typed as {{ inline_cte() }} (
 
 hashed as {{ inline_cte() }} (
     select
-        * exclude (file_load_date),
+        {{ (contract_staged_names('events') + contract_sent_names('events') + ['source_file']) | join(', ') }},
         coalesce(file_load_date, cast(loaded_at as date)) as load_date,
         {{ contract_row_hash('events') }} as row_hash
     from typed
@@ -90,11 +91,11 @@ first_load as (
 repeated_ids as (
     select event_id_hash
     from (
-        select hash(event_id) as event_id_hash from hashed
+        select {{ row_hash(['event_id']) }} as event_id_hash from hashed
         where event_id is not null
         {% if is_incremental() -%}
         union all
-        select hash(event_id) from stored
+        select {{ row_hash(['event_id']) }} from stored
         {%- endif %}
     ) as ids
     group by event_id_hash
@@ -113,8 +114,12 @@ ruled as {{ inline_cte() }} (
 -- values as read are its values as sent up to trimming and case
 checked as {{ inline_cte() }} (
     select
-        * exclude ({{ contract_sent_names('events') | join(', ') }}),
-        {{ contract_raw_columns('events', condition='row_rule is not null') }}
+        {{ contract_staged_names('events') | join(', ') }},
+        {{ contract_raw_columns('events', condition='row_rule is not null') }},
+        source_file,
+        load_date,
+        row_hash,
+        row_rule
     from ruled
 ),
 
@@ -130,7 +135,7 @@ single_verdicts as {{ inline_cte() }} (
     from checked
     where
         event_id is not null
-        and hash(event_id) not in (select repeated_ids.event_id_hash from repeated_ids)
+        and {{ row_hash(['event_id']) }} not in (select repeated_ids.event_id_hash from repeated_ids)
 ),
 
 -- the few rows that need their neighbours: every version of an id sent more than once
@@ -139,9 +144,9 @@ few_versions as {{ stored_cte() }} (
     select * from checked
     where
         event_id is null
-        or hash(event_id) in (select repeated_ids.event_id_hash from repeated_ids)
+        or {{ row_hash(['event_id']) }} in (select repeated_ids.event_id_hash from repeated_ids)
     {% if is_incremental() -%}
-    union all by name
+    union all
     select * from stored
     {%- endif %}
 ),
@@ -157,7 +162,7 @@ ranked as (
 
 few_verdicts as (
     select
-        * exclude (version_rank, has_clean_version),
+        {{ stored_columns | join(', ') }},
         case
             when row_rule = 'too_late' and event_id is not null and has_clean_version
                 then 'duplicate'
@@ -179,7 +184,7 @@ few_identified as (
 
 verdicts as {{ inline_cte() }} (
     select * from single_verdicts
-    union all by name
+    union all
     select * from few_identified
 ),
 
@@ -234,20 +239,21 @@ classified_signals as (
         traffic_signals.source_key,
         traffic_signals.medium_key,
         traffic_signals.referrer_key,
-        arg_min(channel_rules.channel_group, channel_rules.priority) as channel_group
+        {{ first_by('channel_rules.channel_group', 'channel_rules.priority', 'channel_rules.channel_group') }}
+            as channel_group
     from traffic_signals
     inner join channel_rules
         on (
             channel_rules.utm_medium_regex is null
-            or regexp_matches(traffic_signals.medium_key, channel_rules.utm_medium_regex)
+            or {{ regex_search_column('traffic_signals.medium_key', 'channel_rules.utm_medium_regex') }}
         )
         and (
             channel_rules.utm_source_regex is null
-            or regexp_matches(traffic_signals.source_key, channel_rules.utm_source_regex)
+            or {{ regex_search_column('traffic_signals.source_key', 'channel_rules.utm_source_regex') }}
         )
         and (
             channel_rules.referrer_host_regex is null
-            or regexp_matches(traffic_signals.referrer_key, channel_rules.referrer_host_regex)
+            or {{ regex_search_column('traffic_signals.referrer_key', 'channel_rules.referrer_host_regex') }}
         )
     group by
         traffic_signals.source_key,
@@ -258,13 +264,13 @@ classified_signals as (
 classified_paths as (
     select
         page_paths.page_path,
-        arg_min(page_rules.page_type, page_rules.priority) as page_type
+        {{ first_by('page_rules.page_type', 'page_rules.priority', 'page_rules.page_type') }} as page_type
     from (
         select distinct page_path from page_urls
         where page_path is not null
     ) as page_paths
     inner join page_rules
-        on regexp_matches(page_paths.page_path, page_rules.path_regex)
+        on {{ regex_search_column('page_paths.page_path', 'page_rules.path_regex') }}
     group by page_paths.page_path
 ),
 

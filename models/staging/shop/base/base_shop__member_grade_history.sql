@@ -10,6 +10,7 @@
         materialized='incremental',
         unique_key=['member_id', 'valid_from'],
         incremental_strategy='delete+insert',
+        spark_partition_key='member_id',
         on_schema_change='fail',
         pre_hook="{{ delete_batch_rows('member_grade_history') }}",
     )
@@ -34,7 +35,7 @@ typed as (
 
 hashed as (
     select
-        * exclude (file_load_date),
+        {{ (contract_staged_names('member_grade_history') + contract_sent_names('member_grade_history') + ['source_file']) | join(', ') }},
         coalesce(file_load_date, cast(loaded_at as date)) as load_date,
         {{ contract_row_hash('member_grade_history') }} as row_hash
     from typed
@@ -58,8 +59,12 @@ ruled as (
 
 checked as (
     select
-        * exclude ({{ contract_sent_names('member_grade_history') | join(', ') }}),
-        {{ contract_raw_columns('member_grade_history') }}
+        {{ contract_staged_names('member_grade_history') | join(', ') }},
+        {{ contract_raw_columns('member_grade_history') }},
+        source_file,
+        load_date,
+        row_hash,
+        row_rule
     from ruled
 ),
 
@@ -84,7 +89,7 @@ stored as (
 candidates as (
     select * from checked
     {% if is_incremental() -%}
-    union all by name
+    union all
     select * from stored
     {%- endif %}
 ),
@@ -98,7 +103,7 @@ ranked as (
 
 verdicts as (
     select
-        * exclude (version_rank),
+        {{ stored_columns | join(', ') }},
         coalesce(row_rule, case when version_rank > 1 then 'duplicate' end) as quarantine_rule
     from ranked
 ),

@@ -10,6 +10,7 @@
         materialized='incremental',
         unique_key='member_id',
         incremental_strategy='delete+insert',
+        spark_partition_key='member_id',
         on_schema_change='fail',
         pre_hook="{{ delete_batch_rows('members') }}",
     )
@@ -34,7 +35,7 @@ typed as (
 
 hashed as (
     select
-        * exclude (file_load_date),
+        {{ (contract_staged_names('members') + contract_sent_names('members') + ['source_file']) | join(', ') }},
         coalesce(file_load_date, cast(loaded_at as date)) as load_date,
         {{ contract_row_hash('members') }} as row_hash
     from typed
@@ -57,8 +58,12 @@ ruled as (
 
 checked as (
     select
-        * exclude ({{ contract_sent_names('members') | join(', ') }}),
-        {{ contract_raw_columns('members') }}
+        {{ contract_staged_names('members') | join(', ') }},
+        {{ contract_raw_columns('members') }},
+        source_file,
+        load_date,
+        row_hash,
+        row_rule
     from ruled
 ),
 
@@ -82,7 +87,7 @@ stored as (
 candidates as (
     select * from checked
     {% if is_incremental() -%}
-    union all by name
+    union all
     select * from stored
     {%- endif %}
 ),
@@ -96,7 +101,7 @@ ranked as (
 
 verdicts as (
     select
-        * exclude (version_rank),
+        {{ stored_columns | join(', ') }},
         coalesce(row_rule, case when version_rank > 1 then 'duplicate' end) as quarantine_rule
     from ranked
 ),

@@ -10,6 +10,7 @@
         materialized='incremental',
         unique_key=['order_id', 'line_number'],
         incremental_strategy='delete+insert',
+        spark_partition_key='order_id',
         on_schema_change='fail',
         pre_hook="{{ delete_batch_rows('order_items') }}",
     )
@@ -34,7 +35,7 @@ typed as (
 
 hashed as (
     select
-        * exclude (file_load_date),
+        {{ (contract_staged_names('order_items') + contract_sent_names('order_items') + ['source_file']) | join(', ') }},
         coalesce(file_load_date, cast(loaded_at as date)) as load_date,
         {{ contract_row_hash('order_items') }} as row_hash
     from typed
@@ -62,8 +63,12 @@ ruled as (
 
 checked as (
     select
-        * exclude ({{ contract_sent_names('order_items') | join(', ') }}),
-        {{ contract_raw_columns('order_items') }}
+        {{ contract_staged_names('order_items') | join(', ') }},
+        {{ contract_raw_columns('order_items') }},
+        source_file,
+        load_date,
+        row_hash,
+        row_rule
     from ruled
 ),
 
@@ -88,7 +93,7 @@ stored as (
 candidates as (
     select * from checked
     {% if is_incremental() -%}
-    union all by name
+    union all
     select * from stored
     {%- endif %}
 ),
@@ -102,7 +107,7 @@ ranked as (
 
 verdicts as (
     select
-        * exclude (version_rank),
+        {{ stored_columns | join(', ') }},
         coalesce(row_rule, case when version_rank > 1 then 'duplicate' end) as quarantine_rule
     from ranked
 ),

@@ -10,6 +10,7 @@
         materialized='incremental',
         unique_key='order_id',
         incremental_strategy='delete+insert',
+        spark_partition_key='order_id',
         on_schema_change='fail',
         pre_hook="{{ delete_batch_rows('orders') }}",
     )
@@ -34,7 +35,7 @@ typed as (
 
 hashed as (
     select
-        * exclude (file_load_date),
+        {{ (contract_staged_names('orders') + contract_sent_names('orders') + ['source_file']) | join(', ') }},
         coalesce(file_load_date, cast(loaded_at as date)) as load_date,
         {{ contract_row_hash('orders') }} as row_hash
     from typed
@@ -66,8 +67,12 @@ ruled as (
 
 checked as (
     select
-        * exclude ({{ contract_sent_names('orders') | join(', ') }}),
-        {{ contract_raw_columns('orders') }}
+        {{ contract_staged_names('orders') | join(', ') }},
+        {{ contract_raw_columns('orders') }},
+        source_file,
+        load_date,
+        row_hash,
+        row_rule
     from ruled
 ),
 
@@ -91,7 +96,7 @@ stored as (
 candidates as (
     select * from checked
     {% if is_incremental() -%}
-    union all by name
+    union all
     select * from stored
     {%- endif %}
 ),
@@ -105,7 +110,7 @@ ranked as (
 
 verdicts as (
     select
-        * exclude (version_rank),
+        {{ stored_columns | join(', ') }},
         coalesce(row_rule, case when version_rank > 1 then 'duplicate' end) as quarantine_rule
     from ranked
 ),

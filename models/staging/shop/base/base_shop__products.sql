@@ -10,6 +10,7 @@
         materialized='incremental',
         unique_key='product_id',
         incremental_strategy='delete+insert',
+        spark_partition_key='product_id',
         on_schema_change='fail',
         pre_hook="{{ delete_batch_rows('products') }}",
     )
@@ -34,7 +35,7 @@ typed as (
 
 hashed as (
     select
-        * exclude (file_load_date),
+        {{ (contract_staged_names('products') + contract_sent_names('products') + ['source_file']) | join(', ') }},
         coalesce(file_load_date, cast(loaded_at as date)) as load_date,
         {{ contract_row_hash('products') }} as row_hash
     from typed
@@ -67,8 +68,12 @@ ruled as (
 
 checked as (
     select
-        * exclude ({{ contract_sent_names('products') | join(', ') }}),
-        {{ contract_raw_columns('products') }}
+        {{ contract_staged_names('products') | join(', ') }},
+        {{ contract_raw_columns('products') }},
+        source_file,
+        load_date,
+        row_hash,
+        row_rule
     from ruled
 ),
 
@@ -92,7 +97,7 @@ stored as (
 candidates as (
     select * from checked
     {% if is_incremental() -%}
-    union all by name
+    union all
     select * from stored
     {%- endif %}
 ),
@@ -106,7 +111,7 @@ ranked as (
 
 verdicts as (
     select
-        * exclude (version_rank),
+        {{ stored_columns | join(', ') }},
         coalesce(row_rule, case when version_rank > 1 then 'duplicate' end) as quarantine_rule
     from ranked
 ),
