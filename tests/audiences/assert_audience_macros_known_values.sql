@@ -10,33 +10,79 @@ with
 cases as (
     select *
     from (
-        select 'email_trimmed_lower_cased' as case_name, {{ normalized_email("'  A@Example.COM '") }} as computed, 'a@example.com' as expected
+        select
+            'email_trimmed_lower_cased' as case_name,
+            {{ normalized_email("'  A@Example.COM '") }} as computed,
+            'a@example.com' as expected
         union all
-        select 'email_empty' as case_name, coalesce({{ normalized_email("'  '") }}, '<null>') as computed, '<null>' as expected
+        select
+            'email_empty' as case_name,
+            coalesce({{ normalized_email("'  '") }}, '<null>') as computed,
+            '<null>' as expected
         union all
-        select 'email_null' as case_name, coalesce({{ normalized_email('null') }}, '<null>') as computed, '<null>' as expected
+        select
+            'email_null' as case_name,
+            coalesce({{ normalized_email('null') }}, '<null>') as computed,
+            '<null>' as expected
         union all
-        select 'e164_dashes' as case_name, {{ normalized_phone("'010-1234-5678'") }} as computed, '+821012345678' as expected
+        select
+            'e164_dashes' as case_name,
+            {{ normalized_phone("'010-1234-5678'") }} as computed,
+            '+821012345678' as expected
         union all
-        select 'e164_digits' as case_name, {{ normalized_phone("'01012345678'") }} as computed, '+821012345678' as expected
+        select
+            'e164_digits' as case_name,
+            {{ normalized_phone("'01012345678'") }} as computed,
+            '+821012345678' as expected
         union all
-        select 'e164_country_code' as case_name, {{ normalized_phone("'+82 10 1234 5678'") }} as computed, '+821012345678' as expected
+        select
+            'e164_country_code' as case_name,
+            {{ normalized_phone("'+82 10 1234 5678'") }} as computed,
+            '+821012345678' as expected
         union all
-        select 'e164_country_code_and_zero' as case_name, {{ normalized_phone("'+82 (0)10-1234-5678'") }} as computed, '+821012345678' as expected
+        select
+            'e164_country_code_and_zero' as case_name,
+            {{ normalized_phone("'+82 (0)10-1234-5678'") }} as computed,
+            '+821012345678' as expected
         union all
-        select 'e164_digits_with_country_code' as case_name, {{ normalized_phone("'821012345678'") }} as computed, '+821012345678' as expected
+        select
+            'e164_digits_with_country_code' as case_name,
+            {{ normalized_phone("'821012345678'") }} as computed,
+            '+821012345678' as expected
         union all
-        select 'e164_none' as case_name, coalesce({{ normalized_phone("'n/a'") }}, '<null>') as computed, '<null>' as expected
+        select
+            'e164_none' as case_name,
+            coalesce({{ normalized_phone("'n/a'") }}, '<null>') as computed,
+            '<null>' as expected
         union all
-        select 'sha256_of_normalised_email' as case_name, {{ sha256_hex(normalized_email("' A@Example.com'")) }} as computed, '08168cd80dfd534ab0f10af10f1303fe00af2d43ab5c1432360d137f8197e17a' as expected
+        select
+            'sha256_of_normalised_email' as case_name,
+            {{ sha256_hex(normalized_email("' A@Example.com'")) }} as computed,
+            '08168cd80dfd534ab0f10af10f1303fe00af2d43ab5c1432360d137f8197e17a' as expected
         union all
-        select 'sha256_of_e164_phone' as case_name, {{ sha256_hex(normalized_phone("'010-1234-5678'")) }} as computed, '2efdd01fdf56e3f07de56acd9d40beb256d5983aec5f6d597c2c48354f35f9e0' as expected
+        select
+            'sha256_of_e164_phone' as case_name,
+            {{ sha256_hex(normalized_phone("'010-1234-5678'")) }} as computed,
+            '2efdd01fdf56e3f07de56acd9d40beb256d5983aec5f6d597c2c48354f35f9e0' as expected
         union all
-        select 'sha256_of_null' as case_name, coalesce({{ sha256_hex('null') }}, '<null>') as computed, '<null>' as expected
+        select
+            'sha256_of_null' as case_name,
+            coalesce({{ sha256_hex('null') }}, '<null>') as computed,
+            '<null>' as expected
         union all
-        select 'by_as_of_date_last_minute' as case_name, cast({{ is_by_as_of_date("timestamp '2026-03-31 23:59:59'", "date '2026-03-31'") }} as string) as computed, 'true' as expected
+        select
+            'by_as_of_date_last_minute' as case_name,
+            cast({{ is_by_as_of_date(
+                "timestamp '2026-03-31 23:59:59'", "date '2026-03-31'"
+            ) }} as string) as computed,
+            'true' as expected
         union all
-        select 'by_as_of_date_next_day' as case_name, cast({{ is_by_as_of_date("timestamp '2026-04-01 00:00:00'", "date '2026-03-31'") }} as string) as computed, 'false' as expected
+        select
+            'by_as_of_date_next_day' as case_name,
+            cast({{ is_by_as_of_date(
+                "timestamp '2026-04-01 00:00:00'", "date '2026-03-31'"
+            ) }} as string) as computed,
+            'false' as expected
     ) as known
 ),
 
@@ -49,7 +95,9 @@ holdout_share as (
         'holdout_share_near_var' as case_name,
         cast(avg(
             case
-                when {{ is_in_holdout("'anon_' || cast(draw as string)", 'aud_signup_retargeting', "date '2026-03-02'") }}
+                when {{ is_in_holdout(
+                    "'anon_' || cast(draw as string)", 'aud_signup_retargeting', "date '2026-03-02'"
+                ) }}
                     then 1.0
                 else 0.0
             end

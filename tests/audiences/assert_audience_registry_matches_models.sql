@@ -60,7 +60,10 @@ problems as (
         audience_models.audience_name,
         'model_missing_from_fct_audience_members' as problem
     from audience_models
-    where audience_models.audience_name not in (select union_parents.audience_name from union_parents)
+    where
+        audience_models.audience_name not in (
+            select union_parents.audience_name from union_parents
+        )
     union all
     select
         audience_members.audience_name,

@@ -92,7 +92,7 @@ problems as (
         null as step_name,
         'the window spans at most var funnel_max_window_periods '
         || '({{ var_integer("funnel_max_window_periods") }}) periods (use a longer period_grain)'
-        as broken_rule
+            as broken_rule
     from shapes
     where
         conversion_window > 0
@@ -139,7 +139,7 @@ problems as (
         step_name,
         'event_name lists 1 to var funnel_max_event_names '
         || '({{ var_integer("funnel_max_event_names") }}) names, none empty'
-        as broken_rule
+            as broken_rule
     from step_rows
     where
         event_name_count > {{ var_integer('funnel_max_event_names') }}
@@ -153,7 +153,7 @@ problems as (
         funnel_name,
         step_name,
         'the first and the last step are required; an any-order funnel has no optional step'
-        as broken_rule
+            as broken_rule
     from step_rows
     where
         step_type = 'step'
@@ -166,7 +166,7 @@ problems as (
         step_name,
         'a step window is above 0, has a unit, is on a step after the first, '
         || 'and not in an any-order funnel'
-        as broken_rule
+            as broken_rule
     from step_rows
     where
         (step_window is not null or step_window_unit is not null)
@@ -186,7 +186,7 @@ problems as (
         step_rows.step_name,
         'an exclusion lies between two required steps, from before to '
         || '(empty in an any-order funnel)'
-        as broken_rule
+            as broken_rule
     from step_rows
     left join required_steps as from_steps
         on

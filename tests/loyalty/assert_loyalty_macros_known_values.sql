@@ -10,27 +10,62 @@ with
 cases as (
     select *
     from (
-        select 'release_day' as case_name, {{ is_new_release(released, released) }} as computed, true as expected
+        select
+            'release_day' as case_name,
+            {{ is_new_release(released, released) }} as computed,
+            true as expected
         union all
-        select 'last_minute_of_window' as case_name, {{ is_new_release(window_end ~ " - interval 1 minute", released) }} as computed, true as expected
+        select
+            'last_minute_of_window' as case_name,
+            {{ is_new_release(window_end ~ " - interval 1 minute", released) }} as computed,
+            true as expected
         union all
-        select 'window_end_excluded' as case_name, {{ is_new_release(window_end, released) }} as computed, false as expected
+        select
+            'window_end_excluded' as case_name,
+            {{ is_new_release(window_end, released) }} as computed,
+            false as expected
         union all
-        select 'before_release' as case_name, {{ is_new_release("timestamp '2025-12-31 23:59:00'", released) }} as computed, false as expected
+        select
+            'before_release' as case_name,
+            {{ is_new_release("timestamp '2025-12-31 23:59:00'", released) }} as computed,
+            false as expected
         union all
-        select 'unknown_release' as case_name, {{ is_new_release("timestamp '2026-01-02 00:00:00'", 'cast(null as timestamp)') }} as computed, false as expected
+        select
+            'unknown_release' as case_name,
+            {{ is_new_release(
+                "timestamp '2026-01-02 00:00:00'", 'cast(null as timestamp)'
+            ) }} as computed,
+            false as expected
         union all
-        select 'below_list_price' as case_name, {{ is_discounted('90.00', '100.00', 'null') }} as computed, true as expected
+        select
+            'below_list_price' as case_name,
+            {{ is_discounted('90.00', '100.00', 'null') }} as computed,
+            true as expected
         union all
-        select 'at_list_price' as case_name, {{ is_discounted('100.00', '100.00', 'null') }} as computed, false as expected
+        select
+            'at_list_price' as case_name,
+            {{ is_discounted('100.00', '100.00', 'null') }} as computed,
+            false as expected
         union all
-        select 'above_list_price' as case_name, {{ is_discounted('110.00', '100.00', 'null') }} as computed, false as expected
+        select
+            'above_list_price' as case_name,
+            {{ is_discounted('110.00', '100.00', 'null') }} as computed,
+            false as expected
         union all
-        select 'coupon_at_list_price' as case_name, {{ is_discounted('100.00', '100.00', "'WELCOME10'") }} as computed, true as expected
+        select
+            'coupon_at_list_price' as case_name,
+            {{ is_discounted('100.00', '100.00', "'WELCOME10'") }} as computed,
+            true as expected
         union all
-        select 'unknown_list_price' as case_name, {{ is_discounted('100.00', 'null', 'null') }} as computed, false as expected
+        select
+            'unknown_list_price' as case_name,
+            {{ is_discounted('100.00', 'null', 'null') }} as computed,
+            false as expected
         union all
-        select 'unknown_list_price_coupon' as case_name, {{ is_discounted('100.00', 'null', "'VIP5'") }} as computed, true as expected
+        select
+            'unknown_list_price_coupon' as case_name,
+            {{ is_discounted('100.00', 'null', "'VIP5'") }} as computed,
+            true as expected
     ) as known
 ),
 

@@ -10,21 +10,45 @@ with
 cases as (
     select *
     from (
-        select 'wilson_lower_10_100' as case_name, {{ wilson_bound(10, 100, 'lower') }} as computed, 0.05522854 as expected
+        select
+            'wilson_lower_10_100' as case_name,
+            {{ wilson_bound(10, 100, 'lower') }} as computed,
+            0.05522854 as expected
         union all
-        select 'wilson_upper_10_100' as case_name, {{ wilson_bound(10, 100, 'upper') }} as computed, 0.17436730 as expected
+        select
+            'wilson_upper_10_100' as case_name,
+            {{ wilson_bound(10, 100, 'upper') }} as computed,
+            0.17436730 as expected
         union all
-        select 'wilson_lower_0_20' as case_name, {{ wilson_bound(0, 20, 'lower') }} as computed, 0.0 as expected
+        select
+            'wilson_lower_0_20' as case_name,
+            {{ wilson_bound(0, 20, 'lower') }} as computed,
+            0.0 as expected
         union all
-        select 'wilson_upper_0_20' as case_name, {{ wilson_bound(0, 20, 'upper') }} as computed, 0.16113013 as expected
+        select
+            'wilson_upper_0_20' as case_name,
+            {{ wilson_bound(0, 20, 'upper') }} as computed,
+            0.16113013 as expected
         union all
-        select 'z_30_100_vs_20_100' as case_name, {{ two_proportion_z(30, 100, 20, 100) }} as computed, 1.63299316 as expected
+        select
+            'z_30_100_vs_20_100' as case_name,
+            {{ two_proportion_z(30, 100, 20, 100) }} as computed,
+            1.63299316 as expected
         union all
-        select 'p_value_z_1_96' as case_name, {{ normal_two_sided_p_value(1.96) }} as computed, 0.04999579 as expected
+        select
+            'p_value_z_1_96' as case_name,
+            {{ normal_two_sided_p_value(1.96) }} as computed,
+            0.04999579 as expected
         union all
-        select 'p_value_z_0' as case_name, {{ normal_two_sided_p_value(0) }} as computed, 1.0 as expected
+        select
+            'p_value_z_0' as case_name,
+            {{ normal_two_sided_p_value(0) }} as computed,
+            1.0 as expected
         union all
-        select 'p_value_z_minus_2_5758' as case_name, {{ normal_two_sided_p_value(-2.5758) }} as computed, 0.01000 as expected
+        select
+            'p_value_z_minus_2_5758' as case_name,
+            {{ normal_two_sided_p_value(-2.5758) }} as computed,
+            0.01000 as expected
         union all
         select 'ratio_1_4' as case_name, {{ safe_ratio(1, 4) }} as computed, 0.25 as expected
     ) as known

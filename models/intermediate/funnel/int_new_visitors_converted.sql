@@ -24,7 +24,10 @@ new_visitors as (
     from milestones
     where
         milestones.first_visit_at is not null
-        and (milestones.signed_up_at is null or milestones.signed_up_at >= milestones.first_visit_at)
+        and (
+            milestones.signed_up_at is null
+            or milestones.signed_up_at >= milestones.first_visit_at
+        )
 ),
 
 final as (

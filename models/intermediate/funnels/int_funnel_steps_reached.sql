@@ -125,8 +125,9 @@ reached_1 as (
 {%- set levels = {} %}
 {%- for j in range(2, max_steps + 1) %}
 {%- set level %}
--- level {{ j }}: the latest exclusion (of those between a step before {{ j }} and a step from
--- {{ j }} on) at or before each hit of step {{ j }}, for the person (exclusions first at an instant)
+-- level {{ j }}: the latest exclusion (of those between a step before {{ j }} and a step
+-- from {{ j }} on) at or before each hit of step {{ j }}, for the person (exclusions first
+-- at an instant)
 exclusion_marks_{{ j }} as (
     select
         funnel_name,
@@ -580,7 +581,9 @@ any_entries as (
         case
             when
                 next_exclusion_at is not null
-                and next_exclusion_at <= {{ funnel_add_seconds('hit_at', 'conversion_window_seconds') }}
+                and next_exclusion_at <= {{ funnel_add_seconds(
+                    'hit_at', 'conversion_window_seconds'
+                ) }}
                 then next_exclusion_at
             else {{ funnel_add_seconds('hit_at', 'conversion_window_seconds') }}
         end as window_end_at,
@@ -827,7 +830,9 @@ final as (
         journey_steps.step_number,
         case
             when journey_steps.reached_at is not null
-                then {{ funnel_seconds_between('journey_steps.entered_at', 'journey_steps.reached_at') }}
+                then {{ funnel_seconds_between(
+                    'journey_steps.entered_at', 'journey_steps.reached_at'
+                ) }}
         end as seconds_from_entry,
         case
             when journey_steps.reached_at is not null and journey_steps.previous_step_at is not null

@@ -27,7 +27,9 @@ attributed as (
         orders.is_test_order,
         members.member_id is not null as has_known_member,
         coalesce(
-            {{ regex_search('orders.coupon_code', checked_var('first_purchase_coupon_regex')) }}, false
+            {{ regex_search(
+                'orders.coupon_code', checked_var('first_purchase_coupon_regex')
+            ) }}, false
         ) as is_first_purchase_coupon,
         orders.ordered_at
     from orders

@@ -51,7 +51,9 @@ device_events as (
                 events.utm_source is not null
                 or events.utm_medium is not null
                 or events.utm_campaign is not null
-                then {{ composite_key(['events.utm_source', 'events.utm_medium', 'events.utm_campaign']) }}
+                then {{ composite_key(
+                    ['events.utm_source', 'events.utm_medium', 'events.utm_campaign']
+                ) }}
         end as campaign_key,
         events.event_at
     from events

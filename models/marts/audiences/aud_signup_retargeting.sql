@@ -79,7 +79,9 @@ final as (
         -- the holdout is drawn for the person as the audience saw them at the as-of date: the
         -- anonymous visitor of the device retargeted. person_id becomes mbr_<member> when they
         -- sign up later, and a draw on it would move converters between the groups.
-        cast({{ is_in_holdout("'anon_' || last_anonymous_id", 'aud_signup_retargeting', 'as_of_date') }} as boolean)
+        cast({{ is_in_holdout(
+            "'anon_' || last_anonymous_id", 'aud_signup_retargeting', 'as_of_date'
+        ) }} as boolean)
             as is_holdout,
         cast(as_of_date as date) as as_of_date,
         cast(last_keyword_ad_session_at as timestamp) as last_keyword_ad_session_at,

@@ -59,7 +59,9 @@ converted as (
         *,
         coalesce(
             not {{ is_by_as_of_date('converted_at', 'as_of_date') }}
-            and cast(converted_at as date) <= {{ add_days('as_of_date', var_integer('lift_window_days')) }},
+            and cast(converted_at as date) <= {{ add_days(
+                'as_of_date', var_integer('lift_window_days')
+            ) }},
             false
         ) as has_converted_in_window
     from outcomes
@@ -105,7 +107,9 @@ tested as (
         *,
         {{ safe_ratio('exported_conversions', 'exported_persons') }} as exported_rate,
         {{ safe_ratio('holdout_conversions', 'holdout_persons') }} as holdout_rate,
-        {{ two_proportion_z('exported_conversions', 'exported_persons', 'holdout_conversions', 'holdout_persons') }}
+        {{ two_proportion_z(
+            'exported_conversions', 'exported_persons', 'holdout_conversions', 'holdout_persons'
+        ) }}
             as z_score,
         {{ wilson_bound('exported_conversions', 'exported_persons', 'lower') }}
             as exported_rate_lower,

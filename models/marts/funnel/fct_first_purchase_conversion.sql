@@ -47,10 +47,14 @@ cohorts as (
         members.signup_date,
         count(*) as members,
         count(*) filter (
-            where members.days_to_first_purchase between 0 and {{ var_integer('first_purchase_short_window_days') }}
+            where members.days_to_first_purchase between 0 and {{ var_integer(
+                'first_purchase_short_window_days'
+            ) }}
         ) as buyers_short_window,
         count(*) filter (
-            where members.days_to_first_purchase between 0 and {{ var_integer('first_purchase_long_window_days') }}
+            where members.days_to_first_purchase between 0 and {{ var_integer(
+                'first_purchase_long_window_days'
+            ) }}
         ) as buyers_long_window,
         count(*) filter (where members.days_to_first_purchase is not null) as buyers_ever,
         median(members.days_to_first_purchase) as median_days_to_first_purchase,

@@ -21,7 +21,9 @@ cohorts as (
         count(*) filter (where conversions.has_signed_up) as signups,
         -- the cohort's whole conversion window lies within the data
         max(
-            {{ add_days('conversions.first_visit_date', var_integer('signup_conversion_window_days')) }}
+            {{ add_days(
+                'conversions.first_visit_date', var_integer('signup_conversion_window_days')
+            ) }}
             <= analysis_window.data_end_date
         ) as is_window_complete
     from conversions

@@ -66,7 +66,9 @@ new_visitors as (
         ) as non_signups_not_viewed
     from periods
     inner join conversions
-        on conversions.first_visit_date between periods.period_start_date and periods.period_end_date
+        on
+            conversions.first_visit_date
+            between periods.period_start_date and periods.period_end_date
     group by 1, 2
 ),
 
@@ -98,7 +100,9 @@ rates as (
         {{ safe_ratio('signups_viewed', 'viewers') }} as signup_rate_viewed,
         {{ safe_ratio('signups - signups_viewed', 'new_visitors - viewers') }}
             as signup_rate_not_viewed,
-        {{ two_proportion_z('signups_viewed', 'viewers', 'signups - signups_viewed', 'new_visitors - viewers') }}
+        {{ two_proportion_z(
+            'signups_viewed', 'viewers', 'signups - signups_viewed', 'new_visitors - viewers'
+        ) }}
             as z_score
     from counts
 ),

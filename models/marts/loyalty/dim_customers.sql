@@ -47,7 +47,8 @@ customer_orders as (
 scored as (
     select
         *,
-        {{ dbt.datediff('cast(last_order_at as date)', 'as_of_date', 'day') }} as days_since_last_order,
+        {{ dbt.datediff('cast(last_order_at as date)', 'as_of_date', 'day') }}
+            as days_since_last_order,
         -- recency: a later last order is better
         ntile({{ var_integer('customer_score_tiers') }}) over (order by last_order_at, person_id)
             as recency_score,

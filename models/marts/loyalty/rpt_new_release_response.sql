@@ -51,7 +51,9 @@ compared as (
 tested as (
     select
         *,
-        {{ two_proportion_z('new_release_units', 'units', 'other_new_release_units', 'other_units') }}
+        {{ two_proportion_z(
+            'new_release_units', 'units', 'other_new_release_units', 'other_units'
+        ) }}
             as new_release_z,
         {{ two_proportion_z('discounted_units', 'units', 'other_discounted_units', 'other_units') }}
             as discount_z

@@ -14,7 +14,10 @@ segment_lines as (
 overall as (
     -- every line once: the membership_grade rows (UNKNOWN included)
     select
-        cast(sum(quantity) filter (where price_tier = {{ var_integer('price_tier_count') }}) as double)
+        cast(
+            sum(quantity) filter (where price_tier = {{ var_integer('price_tier_count') }})
+            as double
+        )
         / sum(quantity) as premium_share,
         cast(sum(quantity) filter (where price_tier = 1) as double) / sum(quantity) as entry_share
     from segment_lines
@@ -29,9 +32,13 @@ segments as (
         sum(quantity) as units,
         sum(unit_price * quantity) / sum(quantity) as avg_unit_price,
         median(unit_price) as median_unit_price,
-        cast(sum(quantity) filter (where price_tier = {{ var_integer('price_tier_count') }}) as double)
+        cast(
+            sum(quantity) filter (where price_tier = {{ var_integer('price_tier_count') }})
+            as double
+        )
         / sum(quantity) as premium_tier_share,
-        cast(sum(quantity) filter (where price_tier = 1) as double) / sum(quantity) as entry_tier_share,
+        cast(sum(quantity) filter (where price_tier = 1) as double) / sum(quantity)
+            as entry_tier_share,
         cast(sum(quantity) filter (where is_vip_exclusive) as double) / sum(quantity)
             as vip_exclusive_share
     from segment_lines

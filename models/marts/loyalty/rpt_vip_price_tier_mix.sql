@@ -72,7 +72,9 @@ shares as (
         *,
         {{ safe_ratio('units', 'sum(units) over (partition by segment_type, segment)') }}
             as tier_share,
-        {{ safe_ratio('overall_units', 'sum(overall_units) over (partition by segment_type, segment)') }}
+        {{ safe_ratio(
+            'overall_units', 'sum(overall_units) over (partition by segment_type, segment)'
+        ) }}
             as overall_tier_share
     from filled
 ),

@@ -53,7 +53,9 @@ typed as {{ inline_cte() }} (
 
 hashed as {{ inline_cte() }} (
     select
-        {{ (contract_staged_names('events') + contract_sent_names('events') + ['source_file']) | join(', ') }},
+        {{ (
+            contract_staged_names('events') + contract_sent_names('events') + ['source_file']
+        ) | join(', ') }},
         coalesce(file_load_date, cast(loaded_at as date)) as load_date,
         {{ contract_row_hash('events') }} as row_hash
     from typed
@@ -135,7 +137,9 @@ single_verdicts as {{ inline_cte() }} (
     from checked
     where
         event_id is not null
-        and {{ row_hash(['event_id']) }} not in (select repeated_ids.event_id_hash from repeated_ids)
+        and {{ row_hash(
+            ['event_id']
+        ) }} not in (select repeated_ids.event_id_hash from repeated_ids)
 ),
 
 -- the few rows that need their neighbours: every version of an id sent more than once
@@ -239,21 +243,29 @@ classified_signals as (
         traffic_signals.source_key,
         traffic_signals.medium_key,
         traffic_signals.referrer_key,
-        {{ first_by('channel_rules.channel_group', 'channel_rules.priority', 'channel_rules.channel_group') }}
+        {{ first_by(
+            'channel_rules.channel_group', 'channel_rules.priority', 'channel_rules.channel_group'
+        ) }}
             as channel_group
     from traffic_signals
     inner join channel_rules
         on (
             channel_rules.utm_medium_regex is null
-            or {{ regex_search_column('traffic_signals.medium_key', 'channel_rules.utm_medium_regex') }}
+            or {{ regex_search_column(
+                'traffic_signals.medium_key', 'channel_rules.utm_medium_regex'
+            ) }}
         )
         and (
             channel_rules.utm_source_regex is null
-            or {{ regex_search_column('traffic_signals.source_key', 'channel_rules.utm_source_regex') }}
+            or {{ regex_search_column(
+                'traffic_signals.source_key', 'channel_rules.utm_source_regex'
+            ) }}
         )
         and (
             channel_rules.referrer_host_regex is null
-            or {{ regex_search_column('traffic_signals.referrer_key', 'channel_rules.referrer_host_regex') }}
+            or {{ regex_search_column(
+                'traffic_signals.referrer_key', 'channel_rules.referrer_host_regex'
+            ) }}
         )
     group by
         traffic_signals.source_key,
@@ -264,7 +276,9 @@ classified_signals as (
 classified_paths as (
     select
         page_paths.page_path,
-        {{ first_by('page_rules.page_type', 'page_rules.priority', 'page_rules.page_type') }} as page_type
+        {{ first_by(
+            'page_rules.page_type', 'page_rules.priority', 'page_rules.page_type'
+        ) }} as page_type
     from (
         select distinct page_path from page_urls
         where page_path is not null

@@ -15,7 +15,8 @@
         pre_hook="{{ delete_batch_rows('member_grade_history') }}",
     )
 }}
-{%- set stored_columns = contract_staged_names('member_grade_history') + contract_raw_names('member_grade_history')
+{%- set stored_columns = contract_staged_names('member_grade_history')
+    + contract_raw_names('member_grade_history')
     + ['source_file', 'load_date', 'row_hash', 'row_rule'] %}
 
 with
@@ -35,7 +36,11 @@ typed as (
 
 hashed as (
     select
-        {{ (contract_staged_names('member_grade_history') + contract_sent_names('member_grade_history') + ['source_file']) | join(', ') }},
+        {{ (
+            contract_staged_names('member_grade_history')
+            + contract_sent_names('member_grade_history')
+            + ['source_file']
+        ) | join(', ') }},
         coalesce(file_load_date, cast(loaded_at as date)) as load_date,
         {{ contract_row_hash('member_grade_history') }} as row_hash
     from typed
@@ -110,7 +115,8 @@ verdicts as (
 
 final as (
     select
-        {%- for column in contract_staged_names('member_grade_history') + contract_raw_names('member_grade_history') %}
+        {%- for column in contract_staged_names('member_grade_history')
+            + contract_raw_names('member_grade_history') %}
         {{ column }},
         {%- endfor %}
         row_rule,

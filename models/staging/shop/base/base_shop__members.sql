@@ -35,7 +35,9 @@ typed as (
 
 hashed as (
     select
-        {{ (contract_staged_names('members') + contract_sent_names('members') + ['source_file']) | join(', ') }},
+        {{ (
+            contract_staged_names('members') + contract_sent_names('members') + ['source_file']
+        ) | join(', ') }},
         coalesce(file_load_date, cast(loaded_at as date)) as load_date,
         {{ contract_row_hash('members') }} as row_hash
     from typed
@@ -95,7 +97,9 @@ candidates as (
 ranked as (
     select
         *,
-        {{ version_rank('member_id', 'updated_at desc nulls last, loaded_at desc') }} as version_rank
+        {{ version_rank(
+            'member_id', 'updated_at desc nulls last, loaded_at desc'
+        ) }} as version_rank
     from candidates
 ),
 

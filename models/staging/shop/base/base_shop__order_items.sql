@@ -35,7 +35,10 @@ typed as (
 
 hashed as (
     select
-        {{ (contract_staged_names('order_items') + contract_sent_names('order_items') + ['source_file']) | join(', ') }},
+        {{ (
+            contract_staged_names('order_items') + contract_sent_names('order_items')
+            + ['source_file']
+        ) | join(', ') }},
         coalesce(file_load_date, cast(loaded_at as date)) as load_date,
         {{ contract_row_hash('order_items') }} as row_hash
     from typed
@@ -114,7 +117,8 @@ verdicts as (
 
 final as (
     select
-        {%- for column in contract_staged_names('order_items') + contract_raw_names('order_items') %}
+        {%- for column in contract_staged_names('order_items')
+            + contract_raw_names('order_items') %}
         {{ column }},
         {%- endfor %}
         row_rule,

@@ -35,7 +35,9 @@ typed as (
 
 hashed as (
     select
-        {{ (contract_staged_names('orders') + contract_sent_names('orders') + ['source_file']) | join(', ') }},
+        {{ (
+            contract_staged_names('orders') + contract_sent_names('orders') + ['source_file']
+        ) | join(', ') }},
         coalesce(file_load_date, cast(loaded_at as date)) as load_date,
         {{ contract_row_hash('orders') }} as row_hash
     from typed

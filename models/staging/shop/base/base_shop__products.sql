@@ -35,7 +35,9 @@ typed as (
 
 hashed as (
     select
-        {{ (contract_staged_names('products') + contract_sent_names('products') + ['source_file']) | join(', ') }},
+        {{ (
+            contract_staged_names('products') + contract_sent_names('products') + ['source_file']
+        ) | join(', ') }},
         coalesce(file_load_date, cast(loaded_at as date)) as load_date,
         {{ contract_row_hash('products') }} as row_hash
     from typed
