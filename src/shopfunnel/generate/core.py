@@ -12,7 +12,8 @@ lives:
 - ``exports.py``: the other tables; ``truth.py``: realized figures and the manifest;
 - ``loads.py``: the daily layout (load partitions); ``planted.py``: the cases it plants;
 - ``actions.py``: the marketing actions after an action date, with the marts' holdout
-  (``--actions on``), and their truth file;
+  (``--actions on``); ``action_outcomes.py``: what they did (orders settled, members before
+  any action) and their truth file and manifest section;
 - ``deliver.py``: copies the loads up to a date into a raw folder.
 """
 
@@ -26,7 +27,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from shopfunnel.generate import actions, event_files, exports, people, planted, shop, truth
+from shopfunnel.generate import (
+    action_outcomes,
+    actions,
+    event_files,
+    exports,
+    people,
+    planted,
+    shop,
+    truth,
+)
 from shopfunnel.generate.context import RunContext
 from shopfunnel.generate.params import Params
 from shopfunnel.generate.sqlkit import TABLES, Progress
@@ -130,7 +140,7 @@ class Generator:
             ctx.progress(f"{table}: {rows[table]:,} rows")
         rows["events"] = event_files.write_events(ctx)
         manifest = truth.manifest(ctx, rows)
-        manifest["actions"] = actions.report(ctx)
+        manifest["actions"] = action_outcomes.report(ctx)
         if ctx.daily:
             manifest["loads"] = planted.load_report(ctx)
         (ctx.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

@@ -6,7 +6,7 @@ adds the export dirt: duplicate exports, orders that were never paid, bad prices
 
 from __future__ import annotations
 
-from shopfunnel.generate import actions
+from shopfunnel.generate import action_outcomes
 from shopfunnel.generate.context import RunContext
 from shopfunnel.generate.loads import copy_options, delivered_sql, export_loaded_at, record_stats
 from shopfunnel.sqltext import sql_string
@@ -236,7 +236,7 @@ def _extra_orders(ctx: RunContext, kind: str, n: int, status: str, member_expr: 
     con = ctx.con
     p = ctx.p
     # the members of the actions (after the action date) do not change the shop before it
-    members = actions.baseline_members_sql() if p.actions else "members_truth"
+    members = action_outcomes.baseline_members_sql() if p.actions else "members_truth"
     con.execute(
         "create table if not exists members_indexed as select member_id, "
         f"row_number() over (order by member_id) as rn from {members}"

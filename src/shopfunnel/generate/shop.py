@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from shopfunnel.generate import actions
+from shopfunnel.generate import action_outcomes, actions
 from shopfunnel.generate.context import RunContext
 from shopfunnel.generate.sqlkit import CATEGORIES, MEMBER_TYPES, categorical, sql_list
 
@@ -186,7 +186,7 @@ def build_orders(ctx: RunContext) -> None:
         actions.plant_orders(ctx)
     _build_lines(ctx)
     if p.actions:
-        actions.settle_orders(ctx)
+        action_outcomes.settle_orders(ctx)
     con.execute("""
         create or replace table orders_truth as
         with totals as (
