@@ -212,7 +212,7 @@ def test_publish_under_reading_load(tmp_path: Path, repo_root: Path, published_b
     assert third.returncode == 0, third.stdout + third.stderr
     assert partial.returncode == 1, partial.stdout + partial.stderr
     assert "NOT published: the marts gate failed" in partial.stdout
-    assert "row count within the band of the previous run" in partial.stdout
+    assert "row count within the band of the last" in partial.stdout
 
     listing = subprocess.run(
         [python, "-m", "shopfunnel", "versions", "--json"], env=env, capture_output=True, text=True
