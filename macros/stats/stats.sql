@@ -64,3 +64,13 @@
         ) * exp(-({{ z }}) * ({{ z }}) / 2.0)
     )
 {%- endmacro %}
+
+{#- expression (a double) rounded to `digits` decimals, half up, the same on every engine:
+    floor(x * 10^digits + 0.5) / 10^digits in double arithmetic, which both engines compute
+    bit for bit alike. Engines' own round() differ at ties: DuckDB rounds the scaled double,
+    Spark the double's exact decimal value, so a median of 133.053 and 133.054 (stored as
+    133.05349999...) came out 133.054 on one and 133.053 on the other. -#}
+{% macro round_half_up(expression, digits) -%}
+    {%- set scale = 10 ** (digits | int) -%}
+    floor(cast({{ expression }} as double) * {{ scale }} + 0.5) / {{ scale }}.0
+{%- endmacro %}

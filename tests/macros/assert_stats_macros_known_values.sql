@@ -4,6 +4,8 @@
 --   z for 30/100 vs 20/100:  pooled p = 0.25, se = sqrt(.25 * .75 * .02) = 0.06123724,
 --                            z = 0.1 / 0.06123724 = 1.63299316
 --   p-value of z = 1.96: 0.04999579; of z = 0: 1; of z = -2.5758: 0.01000
+--   round_half_up to 3 decimals: (133.053 + 133.054) / 2 (stored as 133.05349999...) is
+--   133.054; 111.00000000000001 is 111.0; 0.0004999 is 0.0
 -- Any row returned is a failure.
 with
 
@@ -51,6 +53,22 @@ cases as (
             0.01000 as expected
         union all
         select 'ratio_1_4' as case_name, {{ safe_ratio(1, 4) }} as computed, 0.25 as expected
+        union all
+        select
+            'round_tie_below_in_binary' as case_name,
+            {{ round_half_up('(cast(133.053 as double) + cast(133.054 as double)) / 2', 3) }}
+                as computed,
+            133.054 as expected
+        union all
+        select
+            'round_float_noise' as case_name,
+            {{ round_half_up('cast(111.00000000000001 as double)', 3) }} as computed,
+            111.0 as expected
+        union all
+        select
+            'round_down' as case_name,
+            {{ round_half_up('cast(0.0004999 as double)', 3) }} as computed,
+            0.0 as expected
     ) as known
 ),
 
@@ -64,6 +82,8 @@ null_cases as (
         select 'z_pooled_rate_zero' as case_name, {{ two_proportion_z(0, 10, 0, 10) }} as computed
         union all
         select 'ratio_zero_denominator' as case_name, {{ safe_ratio(1, 0) }} as computed
+        union all
+        select 'round_null' as case_name, {{ round_half_up('null', 3) }} as computed
     ) as known
 ),
 

@@ -174,13 +174,14 @@ final as (
             'current_period.persons', 'current_period.previous_step_persons', 'upper'
         ) }}, 6) as double)
             as step_conversion_rate_ci_upper,
-        cast(round(current_period.median_seconds_from_previous_step, 3) as double)
+        cast({{ round_half_up('current_period.median_seconds_from_previous_step', 3) }} as double)
             as median_seconds_from_previous_step,
-        cast(round(current_period.p90_seconds_from_previous_step, 3) as double)
+        cast({{ round_half_up('current_period.p90_seconds_from_previous_step', 3) }} as double)
             as p90_seconds_from_previous_step,
-        cast(round(current_period.median_seconds_from_entry, 3) as double)
+        cast({{ round_half_up('current_period.median_seconds_from_entry', 3) }} as double)
             as median_seconds_from_entry,
-        cast(round(current_period.p90_seconds_from_entry, 3) as double) as p90_seconds_from_entry,
+        cast({{ round_half_up('current_period.p90_seconds_from_entry', 3) }} as double)
+            as p90_seconds_from_entry,
         cast(previous_period.persons_entered as bigint) as previous_period_persons_entered,
         cast(previous_period.persons as bigint) as previous_period_persons,
         cast(previous_period.conversion_rate as double) as previous_period_conversion_rate,
