@@ -139,6 +139,42 @@
     ]) }}
 {%- endmacro %}
 
+{#- The CTEs `broken_down` (the rows of `reached`, with `columns`, once per breakdown, with
+    breakdown_type and breakdown_value) and `breakdown_values` (each funnel's breakdown values
+    seen, plus `all` for every funnel of `funnel_steps`) that every funnel report starts
+    from; `where`: an optional filter on `reached`. -#}
+{% macro funnel_broken_down(columns, where=none) -%}
+broken_down as (
+    {%- for breakdown_type, breakdown_column in funnel_breakdowns() %}
+    select
+        {%- for column in ['funnel_name', 'entry_period_start_date', 'step_number'] + columns %}
+        {{ column }},
+        {%- endfor %}
+        '{{ breakdown_type }}' as breakdown_type,
+        {{ breakdown_column }} as breakdown_value
+    from reached
+    {%- if where %}
+    where {{ where }}
+    {%- endif %}
+    {{- ' union all' if not loop.last }}
+    {%- endfor %}
+),
+
+breakdown_values as (
+    select distinct
+        funnel_name,
+        breakdown_type,
+        breakdown_value
+    from broken_down
+    union
+    select distinct
+        funnel_name,
+        'all' as breakdown_type,
+        'all' as breakdown_value
+    from funnel_steps
+)
+{%- endmacro %}
+
 {#- The journey model's levels (models/intermediate/funnels/int_funnel_steps_reached.sql):
     `levels` maps each step j from 2 to max_steps to its CTEs (exclusion_marks_j .. reached_j,
     each ending with a comma), which read anchors_j, the chains that may precede step j;

@@ -1,7 +1,8 @@
 {#- The shape every incremental base model shares (docs block staging_quarantine): a batch
     of raw rows is typed and checked, joined with the stored rows of the keys it touches,
-    and the versions of each key are ranked once. These expression macros are that shape's
-    parts; each base model writes its own query with them. -#}
+    and the versions of each key are ranked once. The expression macros below are that
+    shape's parts; base_typed_and_hashed and base_ranked_versions write its CTEs around the
+    rules each model states (the event model, whose batch streams once, uses the parts). -#}
 
 {#- The text of a raw value where cleaning changed it (trimmed, re-cased, emptied), else
     null: with the cleaned value it gives back the value as sent (see sent_text). -#}
@@ -102,4 +103,108 @@
 {%- endmacro %}
 
 {% macro default__stored_cte() -%}
+{%- endmacro %}
+
+{#- The CTEs `typed` and `hashed` of a base model over `batch` (its import of
+    base_shop__<table>_batch): the contract's typed and as-sent columns, the load date (the
+    file's partition, else the day the row was loaded) and the row's content hash. The model
+    then writes its rules as CTE `ruled` (select *, case ... end as row_rule from hashed). -#}
+{% macro base_typed_and_hashed(table) -%}
+typed as (
+    select
+        {{ contract_typed_columns(table) }},
+        {{ contract_sent_columns(table) }},
+        source_file,
+        load_date as file_load_date
+    from batch
+),
+
+hashed as (
+    select
+        {{ (contract_staged_names(table) + contract_sent_names(table) + ['source_file'])
+            | join(', ') }},
+        coalesce(file_load_date, cast(loaded_at as date)) as load_date,
+        {{ contract_row_hash(table) }} as row_hash
+    from typed
+)
+{%- endmacro %}
+
+{#- The CTEs from `ruled` to `final` of a base model: the checked rows of the batch, on an
+    incremental run joined with the stored rows of the keys the batch touches, the versions
+    of each key ranked once (version_rank; the earlier versions are `duplicate`), and the
+    stored columns with quarantine_rule and quarantine_row_id.
+    table: contract table; key_columns: list of the key's columns; order_by: which version
+    of a key is kept first (before the tie-break on the whole row). -#}
+{% macro base_ranked_versions(table, key_columns, order_by) -%}
+{%- set stored_columns = contract_staged_names(table) + contract_raw_names(table)
+    + ['source_file', 'load_date', 'row_hash', 'row_rule'] -%}
+checked as (
+    select
+        {{ contract_staged_names(table) | join(', ') }},
+        {{ contract_raw_columns(table) }},
+        source_file,
+        load_date,
+        row_hash,
+        row_rule
+    from ruled
+),
+
+{% if is_incremental() -%}
+batch_keys as (
+    select distinct {{ key_columns | join(', ') }}
+    from checked
+),
+
+stored as (
+    select
+        {%- for column in stored_columns %}
+        stored_rows.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ this }} as stored_rows
+    inner join batch_keys
+        on
+        {%- for column in key_columns %}
+        {{ 'and ' if not loop.first }}stored_rows.{{ column }} = batch_keys.{{ column }}
+        {%- endfor %}
+),
+{%- endif %}
+
+candidates as (
+    select * from checked
+    {% if is_incremental() -%}
+    union all
+    select * from stored
+    {%- endif %}
+),
+
+ranked as (
+    select
+        *,
+        {{ version_rank(key_columns | join(', '), order_by) }} as version_rank
+    from candidates
+),
+
+verdicts as (
+    select
+        {{ stored_columns | join(', ') }},
+        coalesce(row_rule, case when version_rank > 1 then 'duplicate' end) as quarantine_rule
+    from ranked
+),
+
+final as (
+    select
+        {%- for column in contract_staged_names(table) + contract_raw_names(table) %}
+        {{ column }},
+        {%- endfor %}
+        row_rule,
+        quarantine_rule,
+        case
+            when quarantine_rule is not null
+                then {{ quarantine_row_id(contract_raw_names(table)) }}
+        end as quarantine_row_id,
+        row_hash,
+        source_file,
+        load_date
+    from verdicts
+)
 {%- endmacro %}

@@ -20,34 +20,7 @@ periods as (
     select * from {{ ref('int_funnel_periods') }}
 ),
 
-broken_down as (
-    {%- for breakdown_type, breakdown_column in funnel_breakdowns() %}
-    select
-        funnel_name,
-        entry_period_start_date,
-        step_number,
-        seconds_from_entry,
-        seconds_from_previous_step,
-        '{{ breakdown_type }}' as breakdown_type,
-        {{ breakdown_column }} as breakdown_value
-    from reached
-    {{- ' union all' if not loop.last }}
-    {%- endfor %}
-),
-
-breakdown_values as (
-    select distinct
-        funnel_name,
-        breakdown_type,
-        breakdown_value
-    from broken_down
-    union
-    select distinct
-        funnel_name,
-        'all' as breakdown_type,
-        'all' as breakdown_value
-    from funnel_steps
-),
+{{ funnel_broken_down(['seconds_from_entry', 'seconds_from_previous_step']) }},
 
 step_counts as (
     select

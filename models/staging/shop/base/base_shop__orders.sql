@@ -4,7 +4,9 @@
 -- Incremental like every base model (docs block incremental_runs): a run types and checks its
 -- batch of new files, brings back the stored rows of the keys the batch touches, ranks them
 -- together and replaces those keys; a full refresh reads every file, with the same result.
--- Typing comes from the raw-data contract (macros/staging/contract.sql).
+-- Typing comes from the raw-data contract (macros/staging/contract.sql); the CTEs around
+-- this table's rules (`ruled`) are the shape every base model shares (macros
+-- base_typed_and_hashed and base_ranked_versions, macros/staging/versions.sql).
 {{
     config(
         materialized='incremental',
@@ -15,8 +17,6 @@
         pre_hook="{{ delete_batch_rows('orders') }}",
     )
 }}
-{%- set stored_columns = contract_staged_names('orders') + contract_raw_names('orders')
-    + ['source_file', 'load_date', 'row_hash', 'row_rule'] %}
 
 with
 
@@ -24,24 +24,7 @@ batch as (
     select * from {{ ref('base_shop__orders_batch') }}
 ),
 
-typed as (
-    select
-        {{ contract_typed_columns('orders') }},
-        {{ contract_sent_columns('orders') }},
-        source_file,
-        load_date as file_load_date
-    from batch
-),
-
-hashed as (
-    select
-        {{ (
-            contract_staged_names('orders') + contract_sent_names('orders') + ['source_file']
-        ) | join(', ') }},
-        coalesce(file_load_date, cast(loaded_at as date)) as load_date,
-        {{ contract_row_hash('orders') }} as row_hash
-    from typed
-),
+{{ base_typed_and_hashed('orders') }},
 
 ruled as (
     select
@@ -67,71 +50,6 @@ ruled as (
     from hashed
 ),
 
-checked as (
-    select
-        {{ contract_staged_names('orders') | join(', ') }},
-        {{ contract_raw_columns('orders') }},
-        source_file,
-        load_date,
-        row_hash,
-        row_rule
-    from ruled
-),
-
-{% if is_incremental() -%}
-batch_keys as (
-    select distinct order_id
-    from checked
-),
-
-stored as (
-    select
-        {%- for column in stored_columns %}
-        stored_rows.{{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from {{ this }} as stored_rows
-    inner join batch_keys
-        on stored_rows.order_id = batch_keys.order_id
-),
-{%- endif %}
-
-candidates as (
-    select * from checked
-    {% if is_incremental() -%}
-    union all
-    select * from stored
-    {%- endif %}
-),
-
-ranked as (
-    select
-        *,
-        {{ version_rank('order_id', 'loaded_at desc') }} as version_rank
-    from candidates
-),
-
-verdicts as (
-    select
-        {{ stored_columns | join(', ') }},
-        coalesce(row_rule, case when version_rank > 1 then 'duplicate' end) as quarantine_rule
-    from ranked
-),
-
-final as (
-    select
-        {%- for column in contract_staged_names('orders') + contract_raw_names('orders') %}
-        {{ column }},
-        {%- endfor %}
-        row_rule,
-        quarantine_rule,
-        case
-            when quarantine_rule is not null
-                then {{ quarantine_row_id(contract_raw_names('orders')) }}
-        end as quarantine_row_id,
-        row_hash,
-        source_file,
-        load_date
-    from verdicts
-)
+{{ base_ranked_versions('orders', ['order_id'], 'loaded_at desc') }}
 
 select * from final

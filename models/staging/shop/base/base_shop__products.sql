@@ -4,7 +4,9 @@
 -- Incremental like every base model (docs block incremental_runs): a run types and checks its
 -- batch of new files, brings back the stored rows of the keys the batch touches, ranks them
 -- together and replaces those keys; a full refresh reads every file, with the same result.
--- Typing comes from the raw-data contract (macros/staging/contract.sql).
+-- Typing comes from the raw-data contract (macros/staging/contract.sql); the CTEs around
+-- this table's rules (`ruled`) are the shape every base model shares (macros
+-- base_typed_and_hashed and base_ranked_versions, macros/staging/versions.sql).
 {{
     config(
         materialized='incremental',
@@ -15,8 +17,6 @@
         pre_hook="{{ delete_batch_rows('products') }}",
     )
 }}
-{%- set stored_columns = contract_staged_names('products') + contract_raw_names('products')
-    + ['source_file', 'load_date', 'row_hash', 'row_rule'] %}
 
 with
 
@@ -24,24 +24,7 @@ batch as (
     select * from {{ ref('base_shop__products_batch') }}
 ),
 
-typed as (
-    select
-        {{ contract_typed_columns('products') }},
-        {{ contract_sent_columns('products') }},
-        source_file,
-        load_date as file_load_date
-    from batch
-),
-
-hashed as (
-    select
-        {{ (
-            contract_staged_names('products') + contract_sent_names('products') + ['source_file']
-        ) | join(', ') }},
-        coalesce(file_load_date, cast(loaded_at as date)) as load_date,
-        {{ contract_row_hash('products') }} as row_hash
-    from typed
-),
+{{ base_typed_and_hashed('products') }},
 
 ruled as (
     select
@@ -68,71 +51,6 @@ ruled as (
     from hashed
 ),
 
-checked as (
-    select
-        {{ contract_staged_names('products') | join(', ') }},
-        {{ contract_raw_columns('products') }},
-        source_file,
-        load_date,
-        row_hash,
-        row_rule
-    from ruled
-),
-
-{% if is_incremental() -%}
-batch_keys as (
-    select distinct product_id
-    from checked
-),
-
-stored as (
-    select
-        {%- for column in stored_columns %}
-        stored_rows.{{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from {{ this }} as stored_rows
-    inner join batch_keys
-        on stored_rows.product_id = batch_keys.product_id
-),
-{%- endif %}
-
-candidates as (
-    select * from checked
-    {% if is_incremental() -%}
-    union all
-    select * from stored
-    {%- endif %}
-),
-
-ranked as (
-    select
-        *,
-        {{ version_rank('product_id', 'loaded_at desc') }} as version_rank
-    from candidates
-),
-
-verdicts as (
-    select
-        {{ stored_columns | join(', ') }},
-        coalesce(row_rule, case when version_rank > 1 then 'duplicate' end) as quarantine_rule
-    from ranked
-),
-
-final as (
-    select
-        {%- for column in contract_staged_names('products') + contract_raw_names('products') %}
-        {{ column }},
-        {%- endfor %}
-        row_rule,
-        quarantine_rule,
-        case
-            when quarantine_rule is not null
-                then {{ quarantine_row_id(contract_raw_names('products')) }}
-        end as quarantine_row_id,
-        row_hash,
-        source_file,
-        load_date
-    from verdicts
-)
+{{ base_ranked_versions('products', ['product_id'], 'loaded_at desc') }}
 
 select * from final
