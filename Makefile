@@ -136,6 +136,10 @@ docs: $(STAMP) ## dbt docs generate (target/index.html) on the demo build
 bench: $(STAMP) ## Benchmarks (see bench/RESULTS.md)
 	$(BIN)/python bench/run_bench.py
 
+.PHONY: bench-engines
+bench-engines: spark-java $(SPARK_STAMP) ## DuckDB and local Spark on the same ~1M events (README "Running on Spark")
+	SPARK_LOCAL_IP=127.0.0.1 $(BIN)/python bench/bench_engines.py
+
 .PHONY: clean
 clean: ## Remove build outputs and generated data (keeps .venv)
 	rm -rf target logs data exports gx_docs .pytest_cache

@@ -6,7 +6,9 @@ step that fails (exit code 1, naming the step):
 1. the raw gate on the new loads only (``validate --stage raw --new-only``): files no
    successful run has processed yet;
 2. ``dbt seed`` and an incremental ``dbt build`` (every model reads only its batch of new
-   files and recomputes exactly what they touch; docs block incremental_runs);
+   files and recomputes exactly what they touch; docs block incremental_runs) with every
+   data test; unit tests check the code, not the day's data, so they run in CI (``make
+   test``) and not here unless ``--unit-tests`` is given (dbt's own advice for production);
 3. the marts gate (``validate --stage marts``);
 4. publish the marts to the serving file BI tools read (write-audit-publish,
    ``shopfunnel.serve``; ``--no-publish`` skips it).
@@ -133,6 +135,7 @@ def run_pipeline(
     full_refresh: bool = False,
     publish: bool = True,
     gates: bool = True,
+    unit_tests: bool = False,
 ) -> dict:
     """Gate, build, gate, publish. Returns the run's row of ops.pipeline_runs."""
     cwd = project_dir()
@@ -154,6 +157,8 @@ def run_pipeline(
     build = [_tool("dbt"), "build", "--vars", variables]
     if full_refresh:
         build.append("--full-refresh")
+    if not unit_tests:
+        build += ["--exclude-resource-type", "unit_test"]
     _run("dbt build", build, env, cwd)
     run = last_run(db)
     if run is None or run.get("status") != "success":
@@ -196,6 +201,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-publish", action="store_true", help="do not publish to the serving file"
     )
+    parser.add_argument(
+        "--unit-tests",
+        action="store_true",
+        help="run dbt's unit tests in the build too (by default only in CI: they check the "
+        "code, which a scheduled run does not change)",
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -226,7 +237,12 @@ def _execute(args: argparse.Namespace, full_refresh: bool) -> int:
     started = time.perf_counter()
     try:
         run = run_pipeline(
-            args.raw, args.db, args.raw_format, full_refresh, publish=not args.no_publish
+            args.raw,
+            args.db,
+            args.raw_format,
+            full_refresh,
+            publish=not args.no_publish,
+            unit_tests=args.unit_tests,
         )
     except StepFailed as failure:
         if failure.step in ("raw gate", "dbt seed", "dbt build"):
