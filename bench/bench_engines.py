@@ -56,7 +56,7 @@ def main() -> None:
             cwd=ROOT, env=env, check=True,
         )
     manifest = json.loads((raw / "manifest.json").read_text())
-    result["events"] = manifest.get("realized", {}).get("events")
+    result["events"] = manifest["tables"]["events"]["rows"]
     variables = json.dumps({"raw_path": str(raw.resolve())})
 
     def build(engine: str, run: int, extra_env: dict[str, str]) -> tuple[float, float]:

@@ -1,9 +1,10 @@
-{{ config(materialized='view') }}
+{{ config(materialized='table') }}
 
 -- One row per human event with its session and person: the events of int_sessions_attributed
 -- found back by their place in the device's time order (from the session's first to its last
--- event, ties in time broken by event_id, as the sessions were cut). A view: sessions are
--- decided once, in int_sessions_attributed.
+-- event, ties in time broken by event_id, as the sessions were cut): sessions are decided
+-- once, in int_sessions_attributed. A table rebuilt by every run: as a view its range join
+-- ran inside the funnel model's query, which ran out of an 8 GB memory limit at 100M events.
 with
 
 events as (
