@@ -6,18 +6,15 @@
 -- product cannot hold the product constant and are left out (exclusions are never held).
 -- For strict funnels each hit also gets the person's previous instant with any event, the
 -- one thing the strict rule needs from events that match no step.
--- A table rebuilt by every run (docs block funnel_materialization): one pass over the events,
--- equi-joins only.
+-- A table rebuilt by every run (docs block funnel_materialization): one pass over the
+-- sessionized events (int_events_sessionized carries the event's attributes, so no join of
+-- events with sessions here), the filters on the event itself before any join, equi-joins
+-- only.
 {%- set max_event_names = checked_var('funnel_max_event_names') %}
 with
 
 funnel_steps as (
     select * from {{ ref('int_funnel_steps_resolved') }}
-),
-
-events as (
-    select * from {{ ref('stg_shop__events') }}
-    where not is_bot
 ),
 
 sessionized as (
@@ -43,45 +40,46 @@ step_event_names as (
     {%- endfor %}
 ),
 
+-- the hits of each step's event names that pass the step's filters on the event itself
 named_hits as (
     select
         funnel_steps.funnel_step_id,
-        events.event_id,
-        events.page_type,
-        events.channel_group,
-        events.product_id,
-        events.event_at
-    from events
+        sessionized.event_id,
+        sessionized.session_id,
+        sessionized.person_id,
+        sessionized.is_session_start,
+        sessionized.product_id,
+        sessionized.event_at
+    from sessionized
     inner join step_event_names
-        on events.event_name = step_event_names.event_name
+        on sessionized.event_name = step_event_names.event_name
     inner join funnel_steps
         on step_event_names.funnel_step_id = funnel_steps.funnel_step_id
+    where
+        {{ funnel_list_matches('sessionized.page_type', 'funnel_steps.page_types') }}
+        and {{ funnel_list_matches('sessionized.channel_group', 'funnel_steps.channel_groups') }}
+        and {{ funnel_flag_matches('sessionized.is_session_start', 'funnel_steps.is_landing') }}
 ),
 
 filtered_hits as (
     select
         funnel_steps.*,
         named_hits.event_id,
-        sessionized.session_id,
-        sessionized.person_id,
+        named_hits.session_id,
+        named_hits.person_id,
         named_hits.product_id,
         named_hits.event_at as hit_at
     from named_hits
     inner join funnel_steps
         on named_hits.funnel_step_id = funnel_steps.funnel_step_id
-    inner join sessionized
-        on named_hits.event_id = sessionized.event_id
     left join products
         on named_hits.product_id = products.product_id
     where
-        {{ funnel_list_matches('named_hits.page_type', 'funnel_steps.page_types') }}
-        and {{ funnel_list_matches('named_hits.channel_group', 'funnel_steps.channel_groups') }}
-        and {{ funnel_list_matches('products.category', 'funnel_steps.product_categories') }}
+        {{ funnel_list_matches('products.category', 'funnel_steps.product_categories') }}
         and {{ funnel_flag_matches(
             is_new_release('named_hits.event_at', 'products.released_at'),
             'funnel_steps.is_new_release',
         ) }}
-        and {{ funnel_flag_matches('sessionized.is_session_start', 'funnel_steps.is_landing') }}
         and (
             funnel_steps.hold_constant <> 'product'
             or funnel_steps.step_type = 'exclusion'

@@ -1,6 +1,7 @@
 {{ config(materialized='table') }}
 
--- One row per human event with its session and person: the events of int_sessions_attributed
+-- One row per human event with its session and person (and the event's attributes the funnel
+-- models match steps on): the events of int_sessions_attributed
 -- found back by their place in the device's time order (from the session's first to its last
 -- event, ties in time broken by event_id, as the sessions were cut): sessions are decided
 -- once, in int_sessions_attributed. A table rebuilt by every run: as a view its range join
@@ -23,6 +24,10 @@ final as (
         sessions.person_id,
         events.anonymous_id,
         events.event_id = sessions.first_event_id as is_session_start,
+        events.event_name,
+        events.page_type,
+        events.channel_group,
+        events.product_id,
         events.event_at
     from events
     inner join sessions
