@@ -61,9 +61,15 @@ named_hits as (
         and {{ funnel_flag_matches('sessionized.is_session_start', 'funnel_steps.is_landing') }}
 ),
 
+-- narrow rows from here on (the step's settings join back in `final`): at 100M events the
+-- hits with every setting carried ran out of memory and disk
 filtered_hits as (
     select
-        funnel_steps.*,
+        named_hits.funnel_step_id,
+        funnel_steps.funnel_name,
+        funnel_steps.step_type,
+        funnel_steps.order_mode,
+        funnel_steps.membership_grades,
         named_hits.event_id,
         named_hits.session_id,
         named_hits.person_id,
@@ -90,7 +96,15 @@ filtered_hits as (
 -- the grade of the member the person is (rule person_id) at the moment of the hit
 graded_hits as (
     select
-        filtered_hits.*,
+        filtered_hits.funnel_step_id,
+        filtered_hits.funnel_name,
+        filtered_hits.step_type,
+        filtered_hits.order_mode,
+        filtered_hits.event_id,
+        filtered_hits.session_id,
+        filtered_hits.person_id,
+        filtered_hits.product_id,
+        filtered_hits.hit_at,
         coalesce(grade_history.membership_grade, 'none') as membership_grade
     from filtered_hits
     left join grade_history
@@ -144,36 +158,38 @@ final as (
             as funnel_hit_id,
         graded_hits.funnel_step_id,
         graded_hits.funnel_name,
-        graded_hits.step_name,
+        funnel_steps.step_name,
         graded_hits.step_type,
         graded_hits.event_id,
         graded_hits.person_id,
         graded_hits.session_id,
         graded_hits.product_id,
-        case graded_hits.hold_constant
+        case funnel_steps.hold_constant
             when 'session' then graded_hits.session_id
             when 'product' then graded_hits.product_id
             else ''
         end as hold_key,
         graded_hits.membership_grade,
         graded_hits.order_mode,
-        graded_hits.hold_constant,
-        graded_hits.period_grain,
-        graded_hits.step_number,
-        graded_hits.step_count,
-        graded_hits.optional_steps_mask,
-        graded_hits.breakdown_step,
-        graded_hits.exclude_from_step,
-        graded_hits.exclude_to_step,
-        graded_hits.conversion_window_seconds,
-        graded_hits.step_window_seconds,
-        graded_hits.window_period_span,
+        funnel_steps.hold_constant,
+        funnel_steps.period_grain,
+        funnel_steps.step_number,
+        funnel_steps.step_count,
+        funnel_steps.optional_steps_mask,
+        funnel_steps.breakdown_step,
+        funnel_steps.exclude_from_step,
+        funnel_steps.exclude_to_step,
+        funnel_steps.conversion_window_seconds,
+        funnel_steps.step_window_seconds,
+        funnel_steps.window_period_span,
         event_step_counts.event_step_count,
-        {{ funnel_period_start('graded_hits.period_grain', 'graded_hits.hit_at') }}
+        {{ funnel_period_start('funnel_steps.period_grain', 'graded_hits.hit_at') }}
             as hit_period_start_date,
         graded_hits.hit_at,
         previous_instants.previous_event_at
     from graded_hits
+    inner join funnel_steps
+        on graded_hits.funnel_step_id = funnel_steps.funnel_step_id
     left join event_step_counts
         on
             graded_hits.step_type = 'step'
